@@ -1,0 +1,20 @@
+"""Tortoise ORM models. This package knows nothing of HTTP or ActivityPub."""
+
+from models.activities import Activity, InboxItem, InboxState
+from models.actors import ActorKind, LocalActor, RemoteActor
+from models.delivery import Delivery, DeliveryState, Host
+from models.follows import Follow, FollowState
+
+__all__ = [
+    "Activity",
+    "ActorKind",
+    "Delivery",
+    "DeliveryState",
+    "Follow",
+    "FollowState",
+    "Host",
+    "InboxItem",
+    "InboxState",
+    "LocalActor",
+    "RemoteActor",
+]

@@ -1,0 +1,79 @@
+"""Actors: the ones this instance hosts, and the cached copies of remote ones."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class ActorKind(StrEnum):
+    INSTANCE = "instance"
+    COOP = "coop"
+    MEMBER = "member"
+
+
+class LocalActor(Model):
+    """An actor hosted here. Its keys are generated once and never change behind peers' backs."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(ActorKind, max_length=16)
+    username = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    summary = fields.TextField(default="")
+    locked = fields.BooleanField(default=False)
+    coop: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
+        "models.LocalActor", related_name="members", null=True, on_delete=fields.RESTRICT
+    )
+    email = fields.CharField(max_length=254, null=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+    private_key_pem = fields.TextField()
+    public_key_pem = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "local_actor"
+        table_description = "Actors hosted on this instance"
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.username}"
+
+
+class RemoteActor(Model):
+    """A remote actor as last fetched: its inboxes and key, plus the document as fetched."""
+
+    id = fields.IntField(primary_key=True)
+    ap_id = fields.CharField(max_length=500, unique=True)
+    type = fields.CharField(max_length=32)
+    username = fields.CharField(max_length=200)
+    domain = fields.CharField(max_length=253)
+    name = fields.TextField(default="")
+    summary = fields.TextField(default="")
+    url = fields.CharField(max_length=500, null=True)
+    icon_url = fields.CharField(max_length=500, null=True)
+    inbox = fields.CharField(max_length=500)
+    shared_inbox = fields.CharField(max_length=500, null=True)
+    outbox = fields.CharField(max_length=500, null=True)
+    followers_url = fields.CharField(max_length=500, null=True)
+    following_url = fields.CharField(max_length=500, null=True)
+    key_id = fields.CharField(max_length=500, null=True)
+    public_key_pem = fields.TextField(null=True)
+    locked = fields.BooleanField(default=False)
+    document = fields.JSONField(default=dict)
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "remote_actor"
+        table_description = "Cached remote actors"
+        indexes = (Index(fields=("key_id",)), Index(fields=("domain", "username")))
+
+    @property
+    def handle(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox

@@ -1,0 +1,46 @@
+"""Tortoise configuration and start-up, shared by the server, the CLI, the workers and tests."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+
+MODEL_MODULES = ["models.actors", "models.follows", "models.activities", "models.delivery"]
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def apply_migrations(url: str) -> None:
+    """Bring the schema up to date; the same migration files serve SQLite and PostgreSQL."""
+    await migrate(config=tortoise_config(url))
+
+
+async def open_db(url: str, *, run_migrations: bool = False) -> None:
+    if run_migrations:
+        await apply_migrations(url)
+        await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+# For the `tortoise` command line (makemigrations, sqlmigrate): no database is needed.
+TORTOISE_ORM = tortoise_config(os.environ.get("COOPUB_DATABASE_URL", "sqlite://:memory:"))

@@ -1,0 +1,58 @@
+"""The persistent delivery queue: one row per (activity, target inbox), and host health."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models.activities import Activity
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    """Given up: a final 4xx, or retries exhausted."""
+    SKIPPED = "skipped"
+    """Not sent: the host is marked unreachable."""
+
+
+class Delivery(Model):
+    id = fields.IntField(primary_key=True)
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    inbox = fields.CharField(max_length=500)
+    host = fields.CharField(max_length=253)
+    state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    last_status = fields.IntField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "delivery"
+        table_description = "Outgoing delivery queue"
+        unique_together = (("activity_id", "inbox"),)
+        indexes = (Index(fields=("state", "next_attempt_at")), Index(fields=("host", "state")))
+
+
+class Host(Model):
+    """Delivery health of a remote host; unreachable hosts are skipped until they answer again."""
+
+    id = fields.IntField(primary_key=True)
+    domain = fields.CharField(max_length=253, unique=True)
+    failing_since = fields.DatetimeField(null=True)
+    last_failure_at = fields.DatetimeField(null=True)
+    last_success_at = fields.DatetimeField(null=True)
+    unreachable = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "host"
+        table_description = "Delivery health per remote host"
