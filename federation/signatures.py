@@ -130,8 +130,12 @@ def sign_request(
         out["Digest"] = digest_header(body)
         covered.append("digest")
     target = path + (f"?{query}" if query is not None else "")
-    values = {"(request-target)": f"{method.lower()} {target}", "host": out["Host"],
-              "date": out["Date"], "digest": out.get("Digest", "")}
+    values = {
+        "(request-target)": f"{method.lower()} {target}",
+        "host": out["Host"],
+        "date": out["Date"],
+        "digest": out.get("Digest", ""),
+    }
     signing_string = "\n".join(f"{name}: {values[name]}" for name in covered)
     raw = key.sign(signing_string.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     out["Signature"] = (
@@ -236,8 +240,12 @@ def _parse_cavage(
     except UnicodeEncodeError:
         base = text.encode("utf-8")
     return ParsedSignature(
-        scheme="cavage", key_id=key_id, algorithm=algorithm, covered=covered,
-        signature=signature, signing_base=base,
+        scheme="cavage",
+        key_id=key_id,
+        algorithm=algorithm,
+        covered=covered,
+        signature=signature,
+        signing_base=base,
         created=_timestamp(params.get("created"), "created"),
         expires=_timestamp(params.get("expires"), "expires"),
     )
@@ -331,9 +339,14 @@ def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> 
     except UnicodeEncodeError as exc:
         raise SignatureInvalid("non-ASCII character in signature base") from exc
     return ParsedSignature(
-        scheme="rfc9421", key_id=key_id, algorithm=alg, covered=tuple(covered),
-        signature=sig_item.value, signing_base=base,
-        created=stamps["created"], expires=stamps["expires"],
+        scheme="rfc9421",
+        key_id=key_id,
+        algorithm=alg,
+        covered=tuple(covered),
+        signature=sig_item.value,
+        signing_base=base,
+        created=stamps["created"],
+        expires=stamps["expires"],
     )
 
 

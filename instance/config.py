@@ -75,11 +75,11 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
     """Make a relative SQLite path relative to the config file, not to the current directory."""
     prefix = "sqlite://"
     if url.startswith(prefix):
-        path = url[len(prefix):]
+        path = url[len(prefix) :]
         if path and path != ":memory:" and not path.startswith("/"):
             return prefix + str((base_dir / path).resolve())
     if url.startswith("postgresql://"):
-        return "postgres://" + url[len("postgresql://"):]
+        return "postgres://" + url[len("postgresql://") :]
     return url
 
 

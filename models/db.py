@@ -35,7 +35,8 @@ async def open_db(url: str, *, run_migrations: bool = False) -> None:
     if run_migrations:
         await apply_migrations(url)
         await Tortoise.close_connections()
-    await Tortoise.init(config=tortoise_config(url))
+    # The global fallback lets request handlers and workers (other tasks) use the connection.
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

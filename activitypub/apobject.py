@@ -1,0 +1,89 @@
+"""A typed view over incoming ActivityStreams JSON.
+
+A property may arrive as a string, an object with an ``id``, or a list of either; that is handled
+here once so the rest of the code reads attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.errors import Malformed
+
+
+def first_id(value: Any) -> str | None:
+    """The id of a reference: ``"x"``, ``{"id": "x"}`` or the first of a list of those."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        ident = value.get("id") or value.get("href")
+        return ident if isinstance(ident, str) and ident else None
+    if isinstance(value, list):
+        for item in value:
+            found = first_id(item)
+            if found:
+                return found
+    return None
+
+
+def all_ids(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [i for i in (first_id(item) for item in items if item is not None) if i]
+
+
+def types_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for t in value if isinstance(t, str)]
+    return []
+
+
+class APObject:
+    """Wraps one AS2 object or activity; ``raw`` is kept verbatim for storage."""
+
+    def __init__(self, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise Malformed("activity is not a JSON object", "Expected a JSON object")
+        self.raw: dict[str, Any] = raw
+
+    @property
+    def id(self) -> str | None:
+        ident = self.raw.get("id")
+        return ident if isinstance(ident, str) and ident else None
+
+    @property
+    def types(self) -> list[str]:
+        return types_of(self.raw.get("type"))
+
+    @property
+    def type(self) -> str:
+        types = self.types
+        return types[0] if types else ""
+
+    def is_a(self, *names: str) -> bool:
+        return any(t in names for t in self.types)
+
+    @property
+    def actor_id(self) -> str | None:
+        return first_id(self.raw.get("actor"))
+
+    @property
+    def object_id(self) -> str | None:
+        return first_id(self.raw.get("object"))
+
+    @property
+    def object(self) -> APObject | None:
+        """The embedded object, when it is embedded rather than referenced."""
+        obj = self.raw.get("object")
+        if isinstance(obj, list):
+            obj = obj[0] if obj else None
+        return APObject(obj) if isinstance(obj, dict) else None
+
+    @property
+    def audience(self) -> list[str]:
+        return [*all_ids(self.raw.get("to")), *all_ids(self.raw.get("cc"))]
+
+    def get_str(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        return value if isinstance(value, str) else None

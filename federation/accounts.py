@@ -1,0 +1,59 @@
+"""Creating local actors: names checked, keys generated once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from federation.signatures import generate_rsa_keypair
+from models.actors import ActorKind, LocalActor
+from models.errors import Conflict, Malformed
+
+USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise Malformed(
+            f"bad username {username!r}",
+            "A name is 1 to 30 characters: lowercase letters, digits and _",
+        )
+    return username
+
+
+async def create_actor(
+    kind: ActorKind,
+    username: str,
+    *,
+    name: str = "",
+    summary: str = "",
+    locked: bool = False,
+    coop: LocalActor | None = None,
+    email: str | None = None,
+    password_hash: str | None = None,
+) -> LocalActor:
+    if kind != ActorKind.INSTANCE:
+        check_username(username)
+    if await LocalActor.exists(username=username):
+        raise Conflict(f"{username} exists", f"The name {username} is already taken")
+    private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
+    return await LocalActor.create(
+        kind=kind,
+        username=username,
+        name=name,
+        summary=summary,
+        locked=locked,
+        coop=coop,
+        email=email,
+        password_hash=password_hash,
+        private_key_pem=private_pem,
+        public_key_pem=public_pem,
+    )
+
+
+async def ensure_instance_actor(hostname: str, title: str) -> LocalActor:
+    """The instance actor, created on first run; its key then never changes."""
+    existing = await LocalActor.get_or_none(kind=ActorKind.INSTANCE)
+    if existing:
+        return existing
+    return await create_actor(ActorKind.INSTANCE, hostname, name=title, locked=True)

@@ -1,0 +1,80 @@
+"""Remote actors: fetched with a signed GET, cached with their keys, refreshed when stale.
+
+A failed signature check refetches the signer's key once (keys are rotated, rarely); a peer
+never has its key replaced by anything but a document fetched from its own host.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urldefrag
+
+from activitypub.apobject import first_id
+from activitypub.convert import as_to_remote_actor_fields, is_actor_document
+from activitypub.urls import host_of
+from federation.context import Federation
+from models.actors import RemoteActor
+from models.errors import Malformed
+
+log = logging.getLogger(__name__)
+
+
+async def _fetch_document(fed: Federation, url: str) -> dict[str, Any]:
+    final_url, doc = await fed.http.get_json(url, signer=await fed.instance_signer())
+    if not isinstance(doc, dict):
+        raise Malformed(f"{url}: not a JSON object")
+    doc_id = doc.get("id")
+    if not isinstance(doc_id, str) or host_of(doc_id) != host_of(final_url):
+        raise Malformed(f"{url}: document id {doc_id!r} is not on {host_of(final_url)}")
+    return doc
+
+
+async def save_actor_document(doc: dict[str, Any]) -> RemoteActor:
+    values = as_to_remote_actor_fields(doc)
+    values["fetched_at"] = datetime.now(UTC)
+    actor, _ = await RemoteActor.update_or_create(defaults=values, ap_id=values["ap_id"])
+    return actor
+
+
+async def fetch_actor(fed: Federation, uri: str, *, refresh: bool = False) -> RemoteActor:
+    """The cached actor, fetched (signed, by the instance actor) when absent, stale or asked."""
+    uri = urldefrag(uri).url
+    cached = await RemoteActor.get_or_none(ap_id=uri)
+    max_age = timedelta(hours=fed.settings.actor_refresh_hours)
+    if cached and not refresh and datetime.now(UTC) - cached.fetched_at < max_age:
+        return cached
+    try:
+        doc = await _fetch_document(fed, uri)
+    except Exception:
+        if cached and not refresh:
+            log.warning("actor refresh failed, using cache", extra={"actor": uri})
+            return cached
+        raise
+    if doc.get("id") != uri:
+        # Fetched through a non-canonical URL: the canonical id must serve the same actor.
+        doc = await _fetch_document(fed, doc["id"])
+    return await save_actor_document(doc)
+
+
+async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> RemoteActor:
+    """The actor owning ``key_id`` (Mastodon ``…#main-key``, GoToSocial ``…/main-key``, or a
+    standalone key document with an ``owner``)."""
+    if not refresh:
+        cached = await RemoteActor.get_or_none(key_id=key_id)
+        if cached:
+            return cached
+    doc = await _fetch_document(fed, urldefrag(key_id).url)
+    if not is_actor_document(doc):
+        owner = first_id(doc.get("owner")) or first_id(doc.get("controller"))
+        if not owner or host_of(owner) != host_of(key_id):
+            raise Malformed(f"key {key_id} has no owner on its host")
+        doc = await _fetch_document(fed, owner)
+    elif doc.get("id") != urldefrag(key_id).url:
+        # GoToSocial serves a stub actor at the key URL; the full actor lives at its id.
+        doc = await _fetch_document(fed, doc["id"])
+    actor = await save_actor_document(doc)
+    if actor.key_id != key_id:
+        raise Malformed(f"actor {actor.ap_id} does not publish key {key_id}")
+    return actor

@@ -1,0 +1,54 @@
+"""The per-process federation context: settings, URLs, the HTTP client and the worker wake-up."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from activitypub.urls import Urls
+from federation.http import FederationHttp, Signer
+from federation.settings import FederationSettings
+from models.actors import ActorKind, LocalActor
+from models.errors import NotFound
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What NodeInfo and the pages say about this instance."""
+
+    title: str
+    description: str
+    languages: tuple[str, ...]
+    open_registrations: bool = False
+
+
+@dataclass
+class Federation:
+    settings: FederationSettings
+    urls: Urls
+    site: SiteInfo
+    http: FederationHttp
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when work is queued, so in-process workers start at once instead of at the next poll."""
+
+    @classmethod
+    def create(cls, settings: FederationSettings, base_url: str, site: SiteInfo) -> Federation:
+        return cls(settings, Urls(base_url), site, FederationHttp(settings, base_url))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def signer_for(self, actor: LocalActor) -> Signer:
+        return Signer(self.urls.key_id(actor), actor.private_key_pem)
+
+    async def instance_actor(self) -> LocalActor:
+        actor = await LocalActor.get_or_none(kind=ActorKind.INSTANCE)
+        if actor is None:
+            raise NotFound("instance actor missing: run `coopub init` or `coopub migrate`")
+        return actor
+
+    async def instance_signer(self) -> Signer:
+        return self.signer_for(await self.instance_actor())
+
+    def poke(self) -> None:
+        self.wake.set()

@@ -1,0 +1,190 @@
+"""The persistent outgoing queue: publish (one transaction) and deliver (any number of workers).
+
+Rows are claimed with a short lease inside a transaction that uses ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several worker processes never send the same row twice. SQLite serialises
+transactions, which gives the same guarantee for its single process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from activitypub.convert import is_public
+from activitypub.urls import host_of
+from federation.context import Federation
+from federation.queue import claim_due
+from federation.retry import is_retryable, next_delay, parse_retry_after
+from models.activities import Activity
+from models.actors import LocalActor
+from models.delivery import Delivery, DeliveryState, Host
+from models.errors import CoopubError, RemoteUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def publish(
+    fed: Federation, actor: LocalActor, payload: dict[str, Any], inboxes: Iterable[str]
+) -> Activity:
+    """Store the activity and one delivery row per distinct remote inbox, in one transaction."""
+    targets = sorted({i for i in inboxes if i and not fed.urls.is_local(i)})
+    now = _now()
+    obj = payload.get("object")
+    object_uri = obj if isinstance(obj, str) else obj.get("id") if isinstance(obj, dict) else None
+    async with in_transaction():
+        activity = await Activity.create(
+            ap_id=payload["id"],
+            actor=actor,
+            type=payload["type"],
+            object_uri=object_uri,
+            payload=payload,
+            public=is_public(payload),
+        )
+        if targets:
+            await Delivery.bulk_create(
+                [
+                    Delivery(activity=activity, inbox=i, host=host_of(i), next_attempt_at=now)
+                    for i in targets
+                ]
+            )
+    log.info(
+        "activity queued",
+        extra={"activity": activity.ap_id, "type": activity.type, "targets": len(targets)},
+    )
+    fed.poke()
+    return activity
+
+
+async def deliver_due(fed: Federation, *, only_activity: int | None = None) -> int:
+    """Send the deliveries that are due (at most one batch); returns how many were tried."""
+    filters = {} if only_activity is None else {"activity_id": only_activity}
+    rows = await claim_due(
+        Delivery, DeliveryState.PENDING, fed.settings.worker_batch_size, **filters
+    )
+    if not rows:
+        return 0
+    activity_ids = {r.activity_id for r in rows}
+    activities = {
+        a.id: a for a in await Activity.filter(id__in=activity_ids).prefetch_related("actor")
+    }
+    unreachable = set(
+        await Host.filter(domain__in={r.host for r in rows}, unreachable=True).values_list(
+            "domain", flat=True
+        )
+    )
+    limits: dict[str, asyncio.Semaphore] = {}
+
+    async def run(row: Delivery) -> None:
+        sem = limits.setdefault(row.host, asyncio.Semaphore(fed.settings.per_host_concurrency))
+        async with sem:
+            await _deliver_one(fed, row, activities[row.activity_id], row.host in unreachable)
+
+    await asyncio.gather(*(run(r) for r in rows))
+    return len(rows)
+
+
+async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip: bool) -> None:
+    if skip:
+        await _finish(row, DeliveryState.SKIPPED, error="host marked unreachable")
+        return
+    body = json.dumps(activity.payload).encode()
+    status: int | None = None
+    retry_after: float | None = None
+    error: str | None = None
+    try:
+        response = await fed.http.post_activity(
+            row.inbox, body, signer=fed.signer_for(activity.actor)
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            await _finish(row, DeliveryState.DELIVERED, status=status)
+            await _host_ok(row.host)
+            log.info("delivered", extra={"activity": activity.ap_id, "inbox": row.inbox})
+            return
+        retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
+        error = response.text[:500]
+    except RemoteUnavailable as exc:
+        status, retry_after, error = exc.status, exc.retry_after, str(exc)
+    except CoopubError as exc:  # unsafe address, invalid URL: retrying cannot help
+        await _finish(row, DeliveryState.FAILED, error=str(exc))
+        return
+    log.warning(
+        "delivery failed",
+        extra={"activity": activity.ap_id, "inbox": row.inbox, "status": status, "error": error},
+    )
+    if status is None or status >= 500:
+        await _host_failed(fed, row.host)
+    elif status < 500:
+        await _host_ok(row.host)  # it answered: reachable, even if it refused
+    if not is_retryable(status):
+        await _finish(row, DeliveryState.FAILED, status=status, error=error)
+        return
+    attempts = row.attempts + 1
+    delay = next_delay(attempts, fed.settings, retry_after=retry_after)
+    retry_at = _now() + timedelta(seconds=delay)
+    give_up_at = row.created_at + timedelta(hours=fed.settings.give_up_after_hours)
+    if retry_at > give_up_at:
+        await _finish(row, DeliveryState.FAILED, status=status, error=error, attempts=attempts)
+        return
+    await Delivery.filter(id=row.id).update(
+        attempts=attempts,
+        next_attempt_at=retry_at,
+        locked_until=None,
+        last_status=status,
+        last_error=error,
+    )
+
+
+async def _finish(
+    row: Delivery,
+    state: DeliveryState,
+    *,
+    status: int | None = None,
+    error: str | None = None,
+    attempts: int | None = None,
+) -> None:
+    await Delivery.filter(id=row.id).update(
+        state=state,
+        attempts=attempts if attempts is not None else row.attempts + 1,
+        locked_until=None,
+        last_status=status,
+        last_error=error,
+        delivered_at=_now() if state == DeliveryState.DELIVERED else None,
+    )
+
+
+async def _host_ok(domain: str) -> None:
+    await Host.filter(domain=domain).update(
+        failing_since=None, unreachable=False, last_success_at=_now()
+    )
+
+
+async def _host_failed(fed: Federation, domain: str) -> None:
+    now = _now()
+    host, _ = await Host.get_or_create(domain=domain)
+    failing_since = host.failing_since or now
+    unreachable = now - failing_since >= timedelta(days=fed.settings.unreachable_after_days)
+    await Host.filter(id=host.id).update(
+        failing_since=failing_since, last_failure_at=now, unreachable=unreachable
+    )
+    if unreachable and not host.unreachable:
+        log.warning("host marked unreachable", extra={"host": domain})
+
+
+async def host_answered(domain: str) -> None:
+    """An incoming signed request from ``domain``: it is reachable again."""
+    await _host_ok(domain)
+
+
+async def queue_stats() -> dict[str, int]:
+    return {state.value: await Delivery.filter(state=state).count() for state in DeliveryState}

@@ -1,0 +1,146 @@
+"""The outbound HTTP client: every request signed, every target address checked.
+
+Private, loopback and link-local targets are refused unless ``allow_private_addresses`` (tests,
+local networks). Redirects are followed by hand so each hop is checked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import socket
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from federation.settings import FederationSettings
+from federation.signatures import sign_request
+from models.errors import Malformed, NotFound, RemoteUnavailable, UnsafeAddress
+
+log = logging.getLogger(__name__)
+
+VERSION = version("coopub")
+AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+AS2_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+MAX_RESPONSE_BYTES = 2_000_000
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class Signer:
+    key_id: str
+    private_key_pem: str
+
+
+def _is_public_ip(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class FederationHttp:
+    """One per process. Holds the connection pool, the policy and the User-Agent."""
+
+    def __init__(self, settings: FederationSettings, base_url: str) -> None:
+        self.settings = settings
+        self.user_agent = f"coopub/{VERSION} (+{base_url}/)"
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.request_timeout_seconds),
+            follow_redirects=False,
+            headers={"User-Agent": self.user_agent},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def check_target(self, url: str) -> None:
+        """Refuse URLs that are not http(s) or that resolve to a non-public address."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise Malformed(f"not an http(s) URL: {url!r}", "Invalid URL")
+        if self.settings.allow_private_addresses:
+            return
+        host = parts.hostname
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                type=socket.SOCK_STREAM,
+            )
+        except socket.gaierror as exc:
+            raise RemoteUnavailable(f"cannot resolve {host}: {exc}") from exc
+        for info in infos:
+            address = str(info[4][0])
+            if not _is_public_ip(address):
+                raise UnsafeAddress(f"{host} resolves to non-public address {address}")
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        signer: Signer | None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request (following up to three checked redirects for GET)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            await self.check_target(url)
+            all_headers = {"User-Agent": self.user_agent, **(headers or {})}
+            if signer is not None:
+                all_headers = sign_request(
+                    method, url, all_headers, body, signer.key_id, signer.private_key_pem
+                )
+            try:
+                response = await self._client.request(
+                    method, url, content=body, headers=all_headers
+                )
+            except httpx.TimeoutException as exc:
+                raise RemoteUnavailable(f"{method} {url}: timeout", status=408) from exc
+            except httpx.HTTPError as exc:
+                raise RemoteUnavailable(f"{method} {url}: {exc!r}") from exc
+            if method == "GET" and response.status_code in (301, 302, 303, 307, 308):
+                location = response.headers.get("location")
+                if not location:
+                    return response
+                url = urljoin(url, location)
+                continue
+            return response
+        raise RemoteUnavailable(f"too many redirects for {url}")
+
+    async def get_json(
+        self, url: str, *, signer: Signer | None, accept: str = AS2_ACCEPT
+    ) -> tuple[str, Any]:
+        """GET a JSON document; returns (final URL, parsed body). 404/410 raise NotFound."""
+        response = await self.request("GET", url, signer=signer, headers={"Accept": accept})
+        if response.status_code in (404, 410):
+            raise NotFound(f"GET {url}: {response.status_code}")
+        if response.status_code >= 400:
+            raise RemoteUnavailable(
+                f"GET {url}: HTTP {response.status_code}", status=response.status_code
+            )
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise Malformed(f"GET {url}: response too large")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in (*AS2_TYPES, "application/jrd+json", "application/xrd+xml"):
+            raise Malformed(f"GET {url}: unexpected content type {content_type!r}")
+        try:
+            return str(response.url), json.loads(response.content)
+        except ValueError as exc:
+            raise Malformed(f"GET {url}: invalid JSON") from exc
+
+    async def post_activity(self, inbox: str, body: bytes, *, signer: Signer) -> httpx.Response:
+        return await self.request(
+            "POST",
+            inbox,
+            signer=signer,
+            body=body,
+            headers={"Content-Type": "application/activity+json", "Accept": AS2_ACCEPT},
+        )

@@ -1,0 +1,77 @@
+"""The Starlette application, built once from the configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from federation.context import Federation, SiteInfo
+from instance.config import Config
+from instance.errors import on_coopub_error, on_http_error
+from instance.routes import actors, inbox, pages, wellknown
+from instance.worker import run_forever
+from models.db import close_db, open_db
+from models.errors import CoopubError
+
+ACTOR_PATH = "/{prefix:str}/{username:str}"
+
+
+def build_federation(config: Config) -> Federation:
+    site = SiteInfo(
+        title=config.instance.title,
+        description=config.instance.description,
+        languages=config.instance.languages,
+    )
+    return Federation.create(config.federation, config.instance.base_url, site)
+
+
+def routes() -> list[Route]:
+    collection = "/{collection:str}"
+    return [
+        Route("/", pages.home),
+        Route("/authorize_interaction", pages.authorize_interaction),
+        Route("/.well-known/webfinger", wellknown.webfinger),
+        Route("/.well-known/host-meta", wellknown.host_meta),
+        Route("/.well-known/nodeinfo", wellknown.nodeinfo_index),
+        Route("/nodeinfo/{schema:str}", wellknown.nodeinfo),
+        Route("/inbox", inbox.inbox, methods=["POST"]),
+        Route("/actor", actors.actor),
+        Route("/actor/inbox", inbox.inbox, methods=["POST"]),
+        Route("/actor" + collection, actors.collection),
+        Route("/activities/{uuid:str}", actors.activity),
+        Route(ACTOR_PATH, actors.actor),
+        Route(ACTOR_PATH + "/inbox", inbox.inbox, methods=["POST"]),
+        Route(ACTOR_PATH + collection, actors.collection),
+    ]
+
+
+def create_app(config: Config, *, run_worker: bool | None = None) -> Starlette:
+    with_worker = config.server.run_worker if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await open_db(config.database_url)
+        fed = build_federation(config)
+        app.state.fed = fed
+        app.state.config = config
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_forever(fed, stop)) if with_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task:
+                await task
+            await fed.aclose()
+            await close_db()
+
+    return Starlette(
+        routes=routes(),
+        exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,28 @@
+"""Reading requests safely: a bounded body, and the URI as the signer saw it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from models.errors import PayloadTooLarge
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"declared {declared} bytes > {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+    return bytes(body)
+
+
+def target_uri(request: Request) -> str:
+    """The absolute request URI on our public base URL (a reverse proxy may have changed the
+    scheme); signatures cover the path and query, and the Host header separately."""
+    uri = request.app.state.fed.urls.base + request.url.path
+    if request.url.query:
+        uri += "?" + request.url.query
+    return uri

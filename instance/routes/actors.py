@@ -1,0 +1,96 @@
+"""Actors and their collections: HTML for browsers, AS2 for servers, on the same URLs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from activitypub.convert import actor_to_as
+from federation import collections
+from federation.inbox import verify_request
+from federation.local import actor_counts, get_local_actor
+from instance.negotiation import AS2Response, wants_as2
+from instance.requests import target_uri
+from instance.templating import render
+from models.actors import ActorKind, LocalActor
+from models.errors import Malformed, NotFound, SignatureInvalid
+
+KINDS = {"c": ActorKind.COOP, "u": ActorKind.MEMBER}
+
+
+async def require_signed_fetch(request: Request) -> None:
+    """In authorized-fetch mode, AS2 GETs must carry a valid signature (like GoToSocial)."""
+    fed = request.app.state.fed
+    if not fed.settings.authorized_fetch:
+        return
+    if "signature" not in request.headers and "signature-input" not in request.headers:
+        raise SignatureInvalid("unsigned fetch in authorized-fetch mode", "Signed fetch required")
+    await verify_request(fed, "GET", target_uri(request), request.headers, None)
+
+
+async def local_actor_at(prefix: str, username: str) -> LocalActor:
+    """The actor behind ``/c/{name}`` or ``/u/{name}``."""
+    kind = KINDS.get(prefix)
+    if kind is None:
+        raise NotFound(f"no actor path /{prefix}/")
+    return await get_local_actor(kind, username)
+
+
+async def _actor(request: Request) -> LocalActor:
+    prefix = request.path_params.get("prefix")
+    if prefix is None:
+        return await request.app.state.fed.instance_actor()
+    return await local_actor_at(prefix, request.path_params["username"])
+
+
+async def actor(request: Request) -> Response:
+    fed = request.app.state.fed
+    local = await _actor(request)
+    if wants_as2(request) or local.kind == ActorKind.INSTANCE:
+        if local.kind != ActorKind.INSTANCE:  # the instance actor stays public: key fetches
+            await require_signed_fetch(request)
+        return AS2Response(actor_to_as(local, fed.urls))
+    counts = await actor_counts(fed, local)
+    coop = await local.coop if local.coop_id else None
+    return render(
+        request,
+        "actor.html",
+        {
+            "actor": local,
+            "actor_id": fed.urls.actor(local),
+            "domain": fed.urls.domain,
+            "followers": counts.followers,
+            "following": counts.following,
+            "coop": coop,
+            "coop_url": fed.urls.actor(coop) if coop else None,
+        },
+    )
+
+
+def _page(request: Request) -> int | None:
+    raw = request.query_params.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise Malformed(f"bad page {raw!r}", "page must be a positive integer")
+    return int(raw)
+
+
+async def collection(request: Request) -> Response:
+    await require_signed_fetch(request)
+    fed = request.app.state.fed
+    local = await _actor(request)
+    build = {
+        "outbox": collections.outbox,
+        "followers": collections.followers,
+        "following": collections.following,
+    }[request.path_params["collection"]]
+    return AS2Response(await build(fed, local, _page(request)))
+
+
+async def activity(request: Request) -> Response:
+    await require_signed_fetch(request)
+    fed = request.app.state.fed
+    return AS2Response(
+        await collections.public_activity(fed.urls.activity(request.path_params["uuid"]))
+    )
