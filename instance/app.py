@@ -50,7 +50,11 @@ def routes() -> list[Route]:
     ]
 
 
-def create_app(config: Config, *, run_worker: bool | None = None) -> Starlette:
+def create_app(
+    config: Config, *, run_worker: bool | None = None, fed: Federation | None = None
+) -> Starlette:
+    """The application. With ``fed`` given, the caller owns the database and the federation
+    context (single-route tests); otherwise the lifespan opens and closes them."""
     with_worker = config.server.run_worker if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
@@ -58,7 +62,6 @@ def create_app(config: Config, *, run_worker: bool | None = None) -> Starlette:
         await open_db(config.database_url)
         fed = build_federation(config)
         app.state.fed = fed
-        app.state.config = config
         stop = asyncio.Event()
         task = asyncio.create_task(run_forever(fed, stop)) if with_worker else None
         try:
@@ -70,8 +73,12 @@ def create_app(config: Config, *, run_worker: bool | None = None) -> Starlette:
             await fed.aclose()
             await close_db()
 
-    return Starlette(
+    app = Starlette(
         routes=routes(),
         exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
-        lifespan=lifespan,
+        lifespan=None if fed else lifespan,
     )
+    app.state.config = config
+    if fed:
+        app.state.fed = fed
+    return app

@@ -1,0 +1,99 @@
+"""The one test rig: a fresh database (SQLite or PostgreSQL), canned actors and keys, an app.
+
+``COOPUB_TEST_DATABASE_URL`` selects the database: ``sqlite`` (default, a temporary file) or a
+``postgres://`` URL whose database is emptied at the start of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tortoise import connections
+
+from federation.accounts import create_actor, ensure_instance_actor
+from federation.context import Federation, SiteInfo
+from federation.settings import FederationSettings
+from instance.app import create_app
+from instance.config import parse_config
+from models.actors import ActorKind, LocalActor
+from models.db import close_db, open_db
+from tests.rig.database import fresh_database_url
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+TEST_DOMAIN = "coop.test"
+TABLES = ("delivery", "activity", "inbox_item", "follow", "remote_actor", "local_actor", "host")
+
+
+def pytest_report_header() -> str:
+    return f"database: {os.environ.get('COOPUB_TEST_DATABASE_URL', 'sqlite')}"
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> str:
+    return await fresh_database_url("unit")
+
+
+@pytest.fixture(scope="session")
+async def _database(database_url: str) -> AsyncIterator[str]:
+    await open_db(database_url, run_migrations=True)
+    yield database_url
+    await close_db()
+
+
+@pytest.fixture
+async def db(_database: str) -> AsyncIterator[None]:
+    """An empty schema for each test."""
+    conn = connections.get("default")
+    for table in TABLES:
+        await conn.execute_script(f"DELETE FROM {table}")
+    yield
+
+
+@pytest.fixture
+def settings() -> FederationSettings:
+    return FederationSettings(allow_private_addresses=True, worker_poll_seconds=0.05)
+
+
+@pytest.fixture
+async def fed(db: None, settings: FederationSettings) -> AsyncIterator[Federation]:
+    federation = Federation.create(
+        settings, f"https://{TEST_DOMAIN}", SiteInfo("Test coop", "For tests", ("fr", "en"))
+    )
+    await ensure_instance_actor(TEST_DOMAIN, "Test coop")
+    yield federation
+    await federation.aclose()
+
+
+@pytest.fixture
+async def coop(fed: Federation) -> LocalActor:
+    return await create_actor(ActorKind.COOP, "velos", name="Vélos")
+
+
+@pytest.fixture
+async def member(fed: Federation, coop: LocalActor) -> LocalActor:
+    return await create_actor(ActorKind.MEMBER, "alice", name="Alice", coop=coop)
+
+
+@pytest.fixture
+async def client(fed: Federation, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client for single-route tests (federation tests use real servers)."""
+    config = parse_config(
+        {
+            "instance": {"domain": TEST_DOMAIN, "secret_key": "test"},
+            "database": {"url": database_url},
+        }
+    )
+    app = create_app(config, run_worker=False, fed=fed)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{TEST_DOMAIN}") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix="coopub-tests-"))
