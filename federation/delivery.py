@@ -65,9 +65,10 @@ async def publish(
     return activity
 
 
-async def deliver_due(fed: Federation, *, only_activity: int | None = None) -> int:
-    """Send the deliveries that are due (at most one batch); returns how many were tried."""
-    filters = {} if only_activity is None else {"activity_id": only_activity}
+async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> int:
+    """Send the deliveries that are due (at most one batch), optionally only those of one
+    actor's activities; returns how many were tried."""
+    filters = {} if actor is None else {"activity__actor_id": actor.id}
     rows = await claim_due(
         Delivery, DeliveryState.PENDING, fed.settings.worker_batch_size, **filters
     )

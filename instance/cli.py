@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
-import re
 import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import uvicorn
+from tortoise.expressions import Q
 
 from federation.accounts import create_actor, ensure_instance_actor
 from federation.context import Federation
@@ -23,31 +21,16 @@ from federation.follows import decide, follow, unfollow
 from federation.local import list_actors
 from instance import __version__
 from instance.app import build_federation, create_app
-from instance.config import Config, ConfigError, config_path, load_config
+from instance.config import Config, ConfigError, config_path, load_config, set_setting
 from instance.logs import setup_logging
 from instance.passwords import hash_password
 from instance.worker import run_forever
-from models.activities import Activity
 from models.actors import ActorKind, LocalActor
 from models.db import apply_migrations, close_db, open_db
 from models.errors import CoopubError, NotFound
 from models.follows import Follow, FollowState
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "instance.example.toml"
-
-
-def _set(text: str, section: str, key: str, value: Any) -> str:
-    """Replace ``key = …`` inside ``[section]`` of the example file, keeping its comments."""
-    lines = text.splitlines(keepends=True)
-    current = None
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stripped[1:-1]
-        elif current == section and re.match(rf"^{key}\s*=", stripped):
-            lines[i] = f"{key} = {json.dumps(value)}\n"
-            return "".join(lines)
-    raise ConfigError(f"{key} not found in [{section}] of the example configuration")
 
 
 async def _setup_database(config: Config) -> None:
@@ -71,17 +54,17 @@ def cmd_init(args: argparse.Namespace) -> None:
         print(f"{path} exists; keeping it (use --force to overwrite)")
     else:
         text = EXAMPLE.read_text()
-        text = _set(text, "instance", "domain", args.domain)
-        text = _set(text, "instance", "scheme", args.scheme)
-        text = _set(text, "instance", "secret_key", secrets.token_urlsafe(32))
+        text = set_setting(text, "instance", "domain", args.domain)
+        text = set_setting(text, "instance", "scheme", args.scheme)
+        text = set_setting(text, "instance", "secret_key", secrets.token_urlsafe(32))
         if args.title:
-            text = _set(text, "instance", "title", args.title)
+            text = set_setting(text, "instance", "title", args.title)
         if args.database_url:
-            text = _set(text, "database", "url", args.database_url)
+            text = set_setting(text, "database", "url", args.database_url)
         if args.port:
-            text = _set(text, "server", "port", args.port)
+            text = set_setting(text, "server", "port", args.port)
         if args.allow_private_addresses:
-            text = _set(text, "federation", "allow_private_addresses", True)
+            text = set_setting(text, "federation", "allow_private_addresses", True)
         path.write_text(text)
         print(f"wrote {path}")
     config = load_config(path)
@@ -207,18 +190,17 @@ async def cmd_list(fed: Federation, args: argparse.Namespace) -> None:
         )
 
 
-async def _send_now(fed: Federation, ap_id: str) -> None:
-    """Deliver an activity from this process (a running worker would also pick it up)."""
-    activity = await Activity.get_or_none(ap_id=ap_id)
-    if activity is not None:
-        await deliver_due(fed, only_activity=activity.id)
+async def _send_now(fed: Federation, actor: LocalActor) -> None:
+    """Deliver what ``actor`` just published from this process, so the command can report the
+    outcome; a running worker would send it too (rows are claimed, never sent twice)."""
+    await deliver_due(fed, actor=actor)
 
 
 @with_db
 async def cmd_follow(fed: Federation, args: argparse.Namespace) -> None:
     actor = await _local(args.actor)
     record = await follow(fed, actor, args.target)
-    await _send_now(fed, record.ap_id)
+    await _send_now(fed, actor)
     for _ in range(int(args.wait * 10)):
         await record.refresh_from_db()
         if record.state != FollowState.PENDING:
@@ -231,9 +213,7 @@ async def cmd_follow(fed: Federation, args: argparse.Namespace) -> None:
 async def cmd_unfollow(fed: Federation, args: argparse.Namespace) -> None:
     actor = await _local(args.actor)
     await unfollow(fed, actor, args.target)
-    undo = await Activity.filter(actor=actor, type="Undo").order_by("-id").first()
-    if undo:
-        await _send_now(fed, undo.ap_id)
+    await _send_now(fed, actor)
     print(f"{actor.username} no longer follows {args.target}")
 
 
@@ -242,8 +222,7 @@ async def cmd_follows_list(fed: Federation, args: argparse.Namespace) -> None:
     query = Follow.all().order_by("id")
     if args.actor:
         uri = fed.urls.actor(await _local(args.actor))
-        query = Follow.filter(follower_uri=uri) | Follow.filter(target_uri=uri)  # type: ignore[operator]
-        query = query.order_by("id")
+        query = Follow.filter(Q(follower_uri=uri) | Q(target_uri=uri)).order_by("id")
     for record in await query:
         print(f"{record.follower_uri} → {record.target_uri}\t{record.state.value}")
 
@@ -252,11 +231,7 @@ async def cmd_follows_list(fed: Federation, args: argparse.Namespace) -> None:
 async def cmd_follows_decide(fed: Federation, args: argparse.Namespace) -> None:
     target = await _local(args.actor)
     record = await decide(fed, target, args.follower, accept=args.decision == "approve")
-    answer = (
-        await Activity.filter(actor=target, type__in=("Accept", "Reject")).order_by("-id").first()
-    )
-    if answer:
-        await _send_now(fed, answer.ap_id)
+    await _send_now(fed, target)
     print(f"{record.follower_uri} → {record.target_uri}: {record.state.value}")
 
 

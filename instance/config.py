@@ -7,7 +7,9 @@ at run time.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -123,3 +125,17 @@ def load_config(path: Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     return parse_config(data, path.resolve())
+
+
+def set_setting(text: str, section: str, key: str, value: Any) -> str:
+    """Replace ``key = …`` inside ``[section]`` of a TOML text, keeping its comments."""
+    lines = text.splitlines(keepends=True)
+    current = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped[1:-1]
+        elif current == section and re.match(rf"^{key}\s*=", stripped):
+            lines[i] = f"{key} = {json.dumps(value)}\n"
+            return "".join(lines)
+    raise ConfigError(f"{key} not found in [{section}] of the example configuration")

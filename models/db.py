@@ -11,9 +11,19 @@ from tortoise.migrations.api import migrate
 MODEL_MODULES = ["models.actors", "models.follows", "models.activities", "models.delivery"]
 
 
+def connection_config(url: str) -> str | dict[str, Any]:
+    """SQLite gets a busy timeout: the CLI and the server may write at the same moment."""
+    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {"file_path": url[len("sqlite://"):], "busy_timeout": 10_000},
+        }
+    return url
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection_config(url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
