@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -15,18 +17,32 @@ LEASE = timedelta(minutes=5)
 
 
 async def claim_due(model: type[M], pending: Any, limit: int, **filters: Any) -> list[M]:
-    """Lease up to ``limit`` due rows in state ``pending``.
+    """Lease up to ``limit`` due rows in state ``pending`` for this worker.
 
-    The rows are read with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises the
-    transaction instead) and given ``locked_until`` so that no other worker takes them until the
-    lease expires, which also recovers rows from a worker that died mid-way.
+    A lease (``locked_until``) keeps other workers off the rows and recovers them if this worker
+    dies. PostgreSQL reads the rows with ``FOR UPDATE SKIP LOCKED``, so concurrent workers on
+    several hosts take disjoint rows without waiting. SQLite cannot upgrade a read transaction to
+    a write when another process (the CLI, say) has committed meanwhile, so there the claim is a
+    single conditional ``UPDATE`` tagged with a token, then the rows carrying it are read.
     """
     now = datetime.now(UTC)
+    due = model.filter(state=pending, next_attempt_at__lte=now, **filters).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    )
+    if connections.get("default").capabilities.dialect == "sqlite":
+        ids = await due.order_by("next_attempt_at", "id").limit(limit).values_list("id", flat=True)
+        if not ids:
+            return []
+        token = uuid.uuid4().hex
+        await (
+            model.filter(id__in=list(ids), state=pending)
+            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+            .update(locked_until=now + LEASE, claim_token=token)
+        )
+        return await model.filter(claim_token=token).order_by("next_attempt_at", "id")
     async with in_transaction():
         rows = (
-            await model.filter(state=pending, next_attempt_at__lte=now, **filters)
-            .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .order_by("next_attempt_at", "id")
+            await due.order_by("next_attempt_at", "id")
             .limit(limit)
             .select_for_update(skip_locked=True)
         )

@@ -53,6 +53,7 @@ class InboxItem(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     locked_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
     error = fields.TextField(null=True)
     received_at = fields.DatetimeField(auto_now_add=True)
 

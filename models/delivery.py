@@ -31,6 +31,7 @@ class Delivery(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     locked_until = fields.DatetimeField(null=True)
+    claim_token = fields.CharField(max_length=32, null=True)
     last_status = fields.IntField(null=True)
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

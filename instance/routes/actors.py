@@ -16,6 +16,11 @@ from models.actors import ActorKind, LocalActor
 from models.errors import Malformed, NotFound, SignatureInvalid
 
 KINDS = {"c": ActorKind.COOP, "u": ActorKind.MEMBER}
+COLLECTIONS = {
+    "outbox": collections.outbox,
+    "followers": collections.followers,
+    "following": collections.following,
+}
 
 
 async def require_signed_fetch(request: Request) -> None:
@@ -67,11 +72,16 @@ async def actor(request: Request) -> Response:
     )
 
 
+MAX_PAGE_DIGITS = 9
+"""Keeps the page's SQL offset within a 64-bit integer on every database."""
+
+
 def _page(request: Request) -> int | None:
     raw = request.query_params.get("page")
     if raw is None:
         return None
-    if not raw.isdigit():
+    # isdigit() alone accepts "²", which int() refuses; "0" is not a page either.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_PAGE_DIGITS and int(raw) >= 1):
         raise Malformed(f"bad page {raw!r}", "page must be a positive integer")
     return int(raw)
 
@@ -80,11 +90,9 @@ async def collection(request: Request) -> Response:
     await require_signed_fetch(request)
     fed = request.app.state.fed
     local = await _actor(request)
-    build = {
-        "outbox": collections.outbox,
-        "followers": collections.followers,
-        "following": collections.following,
-    }[request.path_params["collection"]]
+    build = COLLECTIONS.get(request.path_params["collection"])
+    if build is None:  # also a GET of an inbox, whose route takes only POST
+        raise NotFound(f"no collection {request.path_params['collection']!r}")
     return AS2Response(await build(fed, local, _page(request)))
 
 
