@@ -23,11 +23,11 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit() also accepts "²", which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a huge zone offset
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -46,7 +46,8 @@ def next_delay(
     ``attempts`` counts the failures so far (1 after the first failure).
     """
     rng = rng or random.Random()
-    base = settings.retry_base_seconds * (2 ** max(0, attempts - 1))
+    # The exponent is bounded: 2**1100 no longer converts to float (the cap applies long before).
+    base = settings.retry_base_seconds * (2 ** min(max(0, attempts - 1), 64))
     delay = min(settings.retry_max_delay_seconds, base) * rng.uniform(0.5, 1.0)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.retry_max_delay_seconds))
