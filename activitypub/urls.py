@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from models.actors import ActorKind, LocalActor
+from models.errors import Malformed
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
@@ -61,12 +62,18 @@ class Urls:
         return f"{self.base}/activities/{activity_uuid}"
 
     def is_local(self, uri: str) -> bool:
-        return urlsplit(uri).netloc == self.domain
+        try:
+            return urlsplit(uri).netloc.lower() == self.domain.lower()
+        except ValueError:
+            return False
 
     def parse_actor(self, uri: str) -> tuple[ActorKind, str] | None:
         """``https://d/c/velos`` → ``(COOP, "velos")``; None when it is not a local actor id."""
-        parts = urlsplit(uri)
-        if parts.netloc != self.domain or parts.query or parts.fragment:
+        try:
+            parts = urlsplit(uri)
+        except ValueError:
+            return None
+        if parts.netloc.lower() != self.domain.lower() or parts.query or parts.fragment:
             return None
         if parts.path == "/actor":
             return ActorKind.INSTANCE, self.hostname
@@ -79,5 +86,8 @@ class Urls:
 
 
 def host_of(uri: str) -> str:
-    """The authority (host[:port]) of an absolute URI, lowercased."""
-    return urlsplit(uri).netloc.lower()
+    """The authority (host[:port]) of an absolute URI, lowercased; Malformed if unparseable."""
+    try:
+        return urlsplit(uri).netloc.lower()
+    except ValueError as exc:  # e.g. "https://[oops": an unclosed IPv6 bracket
+        raise Malformed(f"unparseable URI {uri!r}") from exc

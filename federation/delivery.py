@@ -22,11 +22,14 @@ from federation.context import Federation
 from federation.queue import claim_due
 from federation.retry import is_retryable, next_delay, parse_retry_after
 from models.activities import Activity
-from models.actors import LocalActor
+from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
 from models.errors import CoopubError, RemoteUnavailable
+from models.follows import FollowState
 
 log = logging.getLogger(__name__)
+
+PROBE_EVERY = timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -78,17 +81,31 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
     activities = {
         a.id: a for a in await Activity.filter(id__in=activity_ids).prefetch_related("actor")
     }
-    unreachable = set(
-        await Host.filter(domain__in={r.host for r in rows}, unreachable=True).values_list(
-            "domain", flat=True
-        )
-    )
+    unreachable = {
+        h.domain: h for h in await Host.filter(domain__in={r.host for r in rows}, unreachable=True)
+    }
+    probing: set[str] = set()
     limits: dict[str, asyncio.Semaphore] = {}
+
+    def skip(row: Delivery) -> bool:
+        """Unreachable hosts are skipped, except one probe a day to notice their return."""
+        host = unreachable.get(row.host)
+        if host is None:
+            return False
+        last = host.last_failure_at
+        if row.host not in probing and (last is None or _now() - last >= PROBE_EVERY):
+            probing.add(row.host)
+            return False
+        return True
 
     async def run(row: Delivery) -> None:
         sem = limits.setdefault(row.host, asyncio.Semaphore(fed.settings.per_host_concurrency))
         async with sem:
-            await _deliver_one(fed, row, activities[row.activity_id], row.host in unreachable)
+            try:
+                await _deliver_one(fed, row, activities[row.activity_id], skip(row))
+            except Exception:  # one bad row must not abort the batch nor keep its lease
+                log.exception("delivery crashed", extra={"delivery": row.id, "inbox": row.inbox})
+                await _retry_later(fed, row, status=None, error="internal error")
 
     await asyncio.gather(*(run(r) for r in rows))
     return len(rows)
@@ -102,11 +119,12 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip:
     status: int | None = None
     retry_after: float | None = None
     error: str | None = None
+    answered = False  # a timeout is reported as 408 but means the host did not answer
     try:
         response = await fed.http.post_activity(
             row.inbox, body, signer=fed.signer_for(activity.actor)
         )
-        status = response.status_code
+        status, answered = response.status_code, True
         if 200 <= status < 300:
             await _finish(row, DeliveryState.DELIVERED, status=status)
             await _host_ok(row.host)
@@ -123,13 +141,25 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip:
         "delivery failed",
         extra={"activity": activity.ap_id, "inbox": row.inbox, "status": status, "error": error},
     )
-    if status is None or status >= 500:
+    if not answered or status is None or status >= 500:
         await _host_failed(fed, row.host)
-    elif status < 500:
+    else:
         await _host_ok(row.host)  # it answered: reachable, even if it refused
     if not is_retryable(status):
         await _finish(row, DeliveryState.FAILED, status=status, error=error)
         return
+    await _retry_later(fed, row, status=status, error=error, retry_after=retry_after)
+
+
+async def _retry_later(
+    fed: Federation,
+    row: Delivery,
+    *,
+    status: int | None,
+    error: str | None,
+    retry_after: float | None = None,
+) -> None:
+    """Schedule the next attempt with backoff, or give up once past ``give_up_after_hours``."""
     attempts = row.attempts + 1
     delay = next_delay(attempts, fed.settings, retry_after=retry_after)
     retry_at = _now() + timedelta(seconds=delay)
@@ -185,6 +215,16 @@ async def _host_failed(fed: Federation, domain: str) -> None:
 async def host_answered(domain: str) -> None:
     """An incoming signed request from ``domain``: it is reachable again."""
     await _host_ok(domain)
+
+
+async def follower_inboxes(fed: Federation, actor: LocalActor) -> list[str]:
+    """Where to deliver to ``actor``'s remote followers: one shared inbox per server when the
+    follower advertises one, else its own inbox; deduplicated."""
+    followers = await RemoteActor.filter(
+        following_rel__target_uri=fed.urls.actor(actor),
+        following_rel__state=FollowState.ACCEPTED,
+    ).distinct()
+    return sorted({f.delivery_inbox for f in followers})
 
 
 async def queue_stats() -> dict[str, int]:

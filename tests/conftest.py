@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from instance.config import parse_config
 from models.actors import ActorKind, LocalActor
 from models.db import close_db, open_db
 from tests.rig.database import fresh_database_url
+from tests.rig.remote import RemoteServer
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 TEST_DOMAIN = "coop.test"
@@ -49,6 +49,7 @@ async def _database(database_url: str) -> AsyncIterator[str]:
 async def db(_database: str) -> AsyncIterator[None]:
     """An empty schema for each test."""
     conn = connections.get("default")
+    await conn.execute_script("DELETE FROM local_actor WHERE coop_id IS NOT NULL")  # RESTRICT
     for table in TABLES:
         await conn.execute_script(f"DELETE FROM {table}")
     yield
@@ -94,6 +95,9 @@ async def client(fed: Federation, database_url: str) -> AsyncIterator[httpx.Asyn
         yield c
 
 
-@pytest.fixture(scope="session")
-def tmp_root() -> Path:
-    return Path(tempfile.mkdtemp(prefix="coopub-tests-"))
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    """A real HTTP server on loopback standing in for a remote instance (canned documents,
+    scripted inbox answers, every request recorded)."""
+    async with RemoteServer() as server:
+        yield server
