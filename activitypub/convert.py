@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nh3
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
 from activitypub.urls import PUBLIC, Urls, host_of
@@ -66,18 +68,41 @@ def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
     return doc
 
 
+def _loads_as_public_key(pem: str) -> bool:
+    try:
+        serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
 def _pick_key(obj: APObject) -> tuple[str | None, str | None]:
-    """The actor's own key: a ``publicKey`` (object or list) whose owner is the actor."""
+    """The actor's own key: a ``publicKey`` (object or list) whose owner is the actor.
+
+    The key id must be on the actor's host: keys are looked up by id in the cache, so an actor
+    claiming another's key id would shadow it. A PEM that does not load raises Malformed rather
+    than being cached, which would replace a working key with a dead one (Mastodon's own test
+    fixture ``mastodon-update.json`` carries such a key).
+    """
     keys = obj.raw.get("publicKey")
     candidates = keys if isinstance(keys, list) else [keys]
+    unusable = False
     for key in candidates:
         if not isinstance(key, dict):
             continue
         owner = first_id(key.get("owner")) or obj.id
         pem = key.get("publicKeyPem")
-        if owner == obj.id and isinstance(pem, str) and pem.strip():
-            key_id = key.get("id") if isinstance(key.get("id"), str) else None
-            return key_id, pem
+        if owner != obj.id or not isinstance(pem, str) or not pem.strip():
+            continue
+        key_id = key.get("id") if isinstance(key.get("id"), str) else None
+        if key_id is not None and host_of(key_id) != host_of(obj.id or ""):
+            continue
+        if not _loads_as_public_key(pem):
+            unusable = True
+            continue
+        return key_id, pem
+    if unusable:
+        raise Malformed(f"actor {obj.id} publishes an unusable public key")
     return None, None
 
 
@@ -171,6 +196,16 @@ def undo_follow(
 ) -> dict[str, Any]:
     follow = {"id": follow_id, "type": "Follow", "actor": follower_id, "object": target_id}
     return _activity("Undo", activity_id, follower_id, follow, [target_id])
+
+
+def update_actor(activity_id: str, actor_doc: dict[str, Any]) -> dict[str, Any]:
+    """``Update`` of an actor's own document, public and sent to its followers."""
+    obj = {k: v for k, v in actor_doc.items() if k != "@context"}
+    return {
+        **_activity("Update", activity_id, actor_doc["id"], obj, [PUBLIC]),
+        "@context": actor_doc["@context"],
+        "cc": [actor_doc["followers"]],
+    }
 
 
 def is_public(activity: dict[str, Any]) -> bool:

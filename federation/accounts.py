@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 
+from activitypub.convert import actor_to_as, update_actor
+from federation.context import Federation
+from federation.delivery import follower_inboxes, publish
 from federation.signatures import generate_rsa_keypair
+from models.activities import Activity
 from models.actors import ActorKind, LocalActor
 from models.errors import Conflict, Malformed
 
@@ -49,6 +53,26 @@ async def create_actor(
         private_key_pem=private_pem,
         public_key_pem=public_pem,
     )
+
+
+async def update_profile(
+    fed: Federation,
+    actor: LocalActor,
+    *,
+    name: str | None = None,
+    summary: str | None = None,
+    locked: bool | None = None,
+) -> Activity:
+    """Change an actor's profile and send ``Update`` to its followers (shared inboxes first)."""
+    if name is not None:
+        actor.name = name
+    if summary is not None:
+        actor.summary = summary
+    if locked is not None:
+        actor.locked = locked
+    await actor.save()
+    update = update_actor(fed.urls.new_activity_id(), actor_to_as(actor, fed.urls))
+    return await publish(fed, actor, update, await follower_inboxes(fed, actor))
 
 
 async def ensure_instance_actor(hostname: str, title: str) -> LocalActor:

@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 from tortoise.expressions import Q
 
-from federation.accounts import create_actor, ensure_instance_actor
+from federation.accounts import create_actor, ensure_instance_actor, update_profile
 from federation.context import Federation
 from federation.delivery import deliver_due, queue_stats
 from federation.follows import decide, follow, unfollow
@@ -197,6 +197,14 @@ async def _send_now(fed: Federation, actor: LocalActor) -> None:
 
 
 @with_db
+async def cmd_actor_update(fed: Federation, args: argparse.Namespace) -> None:
+    actor = await _local(args.actor)
+    await update_profile(fed, actor, name=args.name, summary=args.summary, locked=args.locked)
+    await _send_now(fed, actor)
+    print(f"updated {fed.urls.actor(actor)}")
+
+
+@with_db
 async def cmd_follow(fed: Federation, args: argparse.Namespace) -> None:
     actor = await _local(args.actor)
     record = await follow(fed, actor, args.target)
@@ -285,6 +293,16 @@ def parser() -> argparse.ArgumentParser:
     mcreate.add_argument("--password-stdin", action="store_true")
     mcreate.set_defaults(func=cmd_member_create)
     member.add_parser("list").set_defaults(func=cmd_list, what="member")
+
+    upd = sub.add_parser("actor", help="local actors").add_subparsers(dest="sub", required=True)
+    aupdate = upd.add_parser("update", help="change a profile and tell the followers")
+    aupdate.add_argument("actor")
+    aupdate.add_argument("--name")
+    aupdate.add_argument("--summary")
+    lock = aupdate.add_mutually_exclusive_group()
+    lock.add_argument("--locked", action="store_true", default=None)
+    lock.add_argument("--unlocked", dest="locked", action="store_false")
+    aupdate.set_defaults(func=cmd_actor_update)
 
     fol = sub.add_parser("follow", help="make a local actor follow @name@host")
     fol.add_argument("actor")

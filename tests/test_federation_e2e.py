@@ -35,6 +35,17 @@ async def test_follow_accept_unfollow_between_instances(rig: Rig) -> None:
     assert await a.collection_items("/c/velos/followers") == [bob]
     assert await b.collection_items("/u/bob/following") == [velos]
 
+    # a profile change reaches the follower's server through its shared inbox
+    await a.ok("actor", "update", "velos", "--name", "Vélos solidaires")
+    await rig.drain()
+    assert await a.query(
+        "SELECT inbox FROM delivery WHERE activity_id IN "
+        "(SELECT id FROM activity WHERE type = 'Update')"
+    ) == [(f"{b.base_url}/inbox",)]
+    assert await b.query(f"SELECT name FROM remote_actor WHERE ap_id = '{velos}'") == [
+        ("Vélos solidaires",)
+    ]
+
     # alice@a asks the locked coop on b: pending until approved there
     out = await a.ok("follow", "alice", f"@roues@{b.domain}", "--wait", "1")
     assert out.strip().endswith("pending"), out
