@@ -21,6 +21,13 @@ from federation.actors import actor_for_key, save_actor_document
 from federation.context import Federation
 from federation.delivery import host_answered
 from federation.follows import on_accept, on_follow, on_reject, on_undo_follow
+from federation.offers import (
+    backfill,
+    on_announce,
+    on_create,
+    on_delete_offer,
+    on_update_offer,
+)
 from federation.queue import claim_due
 from federation.retry import next_delay
 from federation.signatures import ParsedSignature, parse_signature, verify_signature
@@ -154,6 +161,8 @@ async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
 
 async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     inner = act.object
+    if await on_update_offer(fed, act, signer):
+        return
     if inner is not None and inner.id == signer.ap_id:
         await save_actor_document(inner.raw)  # a profile change, signed by the actor itself
         return
@@ -161,6 +170,8 @@ async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None
 
 
 async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    if await on_delete_offer(fed, act, signer):
+        return
     if act.object_id == signer.ap_id:
         await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
         log.info("remote actor deleted", extra={"actor": signer.ap_id})
@@ -168,9 +179,17 @@ async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None
     raise NotFound(f"Delete of {act.object_id}: not something we keep")
 
 
+async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """Our follow was accepted: fetch the open offers already in the actor's outbox."""
+    await on_accept(fed, act, signer)
+    await backfill(fed, signer)
+
+
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow,
-    "Accept": on_accept,
+    "Accept": on_accept_and_backfill,
+    "Create": on_create,
+    "Announce": on_announce,
     "Reject": on_reject,
     "Undo": on_undo,
     "Update": on_update,
@@ -209,6 +228,9 @@ async def process_due(fed: Federation) -> int:
             state, error = InboxState.PENDING, str(exc)
         except CoopubError as exc:
             state, error = InboxState.FAILED, str(exc)
+        except Exception as exc:  # a bug or a database hiccup: retry, then give up, never wedge
+            log.exception("inbox item failed", extra={"activity": item.activity_id})
+            state, error = InboxState.PENDING, repr(exc)
         attempts = item.attempts + 1
         if state == InboxState.PENDING and attempts >= MAX_INBOX_ATTEMPTS:
             state = InboxState.FAILED

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from federation.context import Federation, SiteInfo
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
-from instance.routes import actors, inbox, pages, wellknown
+from instance.routes import actors, api, inbox, offers, pages, wellknown
 from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
@@ -44,6 +44,15 @@ def routes() -> list[Route]:
         Route("/actor/inbox", inbox.inbox, methods=["POST"]),
         Route("/actor" + collection, actors.collection),
         Route("/activities/{uuid:str}", actors.activity),
+        Route("/offers/{uuid:str}", offers.offer_page),
+        Route("/contexts/{name:str}", offers.contexts),
+        Route("/api/openapi.json", api.openapi),
+        Route("/api/v1/offers", api.list_offers, methods=["GET"]),
+        Route("/api/v1/offers", api.create_offer, methods=["POST"]),
+        Route("/api/v1/offers/{uuid:str}", api.get_offer, methods=["GET"]),
+        Route("/api/v1/offers/{uuid:str}", api.update_offer, methods=["PUT"]),
+        Route("/api/v1/offers/{uuid:str}", api.delete_offer, methods=["DELETE"]),
+        Route("/api/v1/offers/{uuid:str}/{action:str}", api.change_status, methods=["POST"]),
         Route(ACTOR_PATH, actors.actor),
         Route(ACTOR_PATH + "/inbox", inbox.inbox, methods=["POST"]),
         Route(ACTOR_PATH + collection, actors.collection),

@@ -21,6 +21,7 @@ from federation.follows import decide, follow, unfollow
 from federation.local import list_actors
 from instance import __version__
 from instance.app import build_federation, create_app
+from instance.auth import create_token
 from instance.config import Config, ConfigError, config_path, load_config, set_setting
 from instance.logs import setup_logging
 from instance.passwords import hash_password
@@ -244,6 +245,14 @@ async def cmd_follows_decide(fed: Federation, args: argparse.Namespace) -> None:
 
 
 @with_db
+async def cmd_token_create(fed: Federation, args: argparse.Namespace) -> None:
+    member = await LocalActor.get_or_none(kind=ActorKind.MEMBER, username=args.member)
+    if member is None:
+        raise NotFound(f"no member {args.member}", f"No member named {args.member}")
+    print(await create_token(member, args.label))
+
+
+@with_db
 async def cmd_queue(fed: Federation, args: argparse.Namespace) -> None:
     for state, count in (await queue_stats()).items():
         print(f"{state}\t{count}")
@@ -325,6 +334,12 @@ def parser() -> argparse.ArgumentParser:
         d.add_argument("actor")
         d.add_argument("follower", help="the follower's @name@host or actor URL")
         d.set_defaults(func=cmd_follows_decide, decision=decision)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="sub", required=True)
+    tcreate = token.add_parser("create", help="print a new API token for a member (shown once)")
+    tcreate.add_argument("member")
+    tcreate.add_argument("--label", default="")
+    tcreate.set_defaults(func=cmd_token_create)
 
     sub.add_parser("queue", help="delivery queue counts").set_defaults(func=cmd_queue)
     return p

@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from activitypub.offer_input import InvalidOffer
+from instance.auth import Unauthorized
 from instance.negotiation import wants_html
 from instance.templating import render
 from models.errors import (
@@ -25,6 +27,8 @@ from models.errors import (
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[CoopubError], int] = {
+    InvalidOffer: 422,
+    Unauthorized: 401,
     NotFound: 404,
     Gone: 410,
     PayloadTooLarge: 413,
@@ -41,10 +45,16 @@ def status_for(exc: CoopubError) -> int:
     return next(STATUS[c] for c in type(exc).__mro__ if c in STATUS)
 
 
-def error_response(request: Request, status: int, message: str) -> Response:
+def error_response(
+    request: Request, status: int, message: str, errors: dict[str, str] | None = None
+) -> Response:
     if wants_html(request):
-        return render(request, "error.html", {"status": status, "message": message}, status)
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+        context = {"status": status, "message": message, "errors": errors or {}}
+        return render(request, "error.html", context, status)
+    body: dict[str, object] = {"error": message, "status": status}
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status)
 
 
 async def on_coopub_error(request: Request, exc: Exception) -> Response:
@@ -56,7 +66,7 @@ async def on_coopub_error(request: Request, exc: Exception) -> Response:
         "request refused",
         extra={"path": request.url.path, "status": status, "detail": exc.detail or str(exc)},
     )
-    return error_response(request, status, exc.public_message)
+    return error_response(request, status, exc.public_message, getattr(exc, "errors", None))
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

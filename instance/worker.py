@@ -15,6 +15,7 @@ from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import deliver_due
 from federation.inbox import process_due
+from federation.offers import expire_offers
 from models.actors import RemoteActor
 from models.errors import CoopubError
 
@@ -27,6 +28,7 @@ async def run_once(fed: Federation) -> int:
     """One pass over both queues; returns how many items were handled."""
     handled = await process_due(fed)
     handled += await deliver_due(fed)
+    handled += await expire_offers(fed)
     return handled
 
 

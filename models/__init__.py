@@ -4,10 +4,12 @@ from models.activities import Activity, InboxItem, InboxState
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
 from models.follows import Follow, FollowState
+from models.offers import ApiToken, Offer, OfferKind, OfferStatus, Purpose
 
 __all__ = [
     "Activity",
     "ActorKind",
+    "ApiToken",
     "Delivery",
     "DeliveryState",
     "Follow",
@@ -16,5 +18,9 @@ __all__ = [
     "InboxItem",
     "InboxState",
     "LocalActor",
+    "Offer",
+    "OfferKind",
+    "OfferStatus",
+    "Purpose",
     "RemoteActor",
 ]

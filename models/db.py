@@ -8,7 +8,13 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-MODEL_MODULES = ["models.actors", "models.follows", "models.activities", "models.delivery"]
+MODEL_MODULES = [
+    "models.actors",
+    "models.follows",
+    "models.activities",
+    "models.delivery",
+    "models.offers",
+]
 
 
 def connection_config(url: str) -> str | dict[str, Any]:

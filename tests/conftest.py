@@ -21,12 +21,22 @@ from instance.app import create_app
 from instance.config import parse_config
 from models.actors import ActorKind, LocalActor
 from models.db import close_db, open_db
-from tests.rig.database import fresh_database_url
+from tests.rig.database import drop_created, fresh_database_url
 from tests.rig.remote import RemoteServer
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 TEST_DOMAIN = "coop.test"
-TABLES = ("delivery", "activity", "inbox_item", "follow", "remote_actor", "local_actor", "host")
+TABLES = (
+    "delivery",
+    "activity",
+    "inbox_item",
+    "follow",
+    "remote_actor",
+    "offer",
+    "api_token",
+    "local_actor",
+    "host",
+)
 
 
 def pytest_report_header() -> str:
@@ -43,6 +53,12 @@ async def _database(database_url: str) -> AsyncIterator[str]:
     await open_db(database_url, run_migrations=True)
     yield database_url
     await close_db()
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_test_databases() -> AsyncIterator[None]:
+    yield
+    await drop_created()
 
 
 @pytest.fixture

@@ -18,15 +18,34 @@ def is_postgres() -> bool:
     return base_url().startswith(("postgres://", "postgresql://"))
 
 
-async def _recreate_pg(url: str, name: str) -> None:
-    parts = urlsplit(url)
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    conn = await asyncpg.connect(admin)
+CREATED: list[str] = []
+"""PostgreSQL databases made by this test session, dropped at its end."""
+
+
+def _admin_dsn() -> str:
+    return urlunsplit(urlsplit(base_url())._replace(scheme="postgresql", path="/postgres"))
+
+
+async def _recreate_pg(name: str) -> None:
+    conn = await asyncpg.connect(_admin_dsn())
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+    CREATED.append(name)
+
+
+async def drop_created() -> None:
+    if not CREATED:
+        return
+    conn = await asyncpg.connect(_admin_dsn())
+    try:
+        for name in CREATED:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    CREATED.clear()
 
 
 async def fresh_database_url(label: str) -> str:
@@ -36,5 +55,5 @@ async def fresh_database_url(label: str) -> str:
         return f"sqlite://{directory}/coopub.sqlite3"
     parts = urlsplit(base_url())
     name = f"{parts.path.lstrip('/') or 'coopub_test'}_{label}_{uuid.uuid4().hex[:8]}"
-    await _recreate_pg(base_url(), name)
+    await _recreate_pg(name)
     return urlunsplit(parts._replace(scheme="postgres", path=f"/{name}"))

@@ -1,0 +1,72 @@
+"""JSON-LD with bundled contexts only: pyld never fetches anything from the network.
+
+Incoming offers are compacted against our own context, so whatever prefixes or term names the
+sender used (Mitra's FEP-0837 context, another coopub's inline context), the code reads one
+shape. A context URL we do not bundle resolves to an empty context, as Mastodon effectively
+treats unknown contexts: the terms only it defines are dropped, nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pyld import jsonld
+from pyld.jsonld import JsonLdError
+
+from models.errors import Malformed
+
+CONTEXT_DIR = Path(__file__).parent / "contexts"
+AS2 = "https://www.w3.org/ns/activitystreams"
+COOPUB_NS = "https://w3id.org/coopub/ns"
+VALUEFLOWS = "https://w3id.org/valueflows/ont/vf"
+
+BUNDLED: dict[str, str] = {
+    AS2: "activitystreams.jsonld",
+    "http://www.w3.org/ns/activitystreams": "activitystreams.jsonld",
+    "https://w3id.org/security/v1": "security-v1.jsonld",
+    VALUEFLOWS: "valueflows.jsonld",
+    COOPUB_NS: "coopub.jsonld",
+}
+"""Context URLs served from files in ``activitypub/contexts`` (also served at ``/contexts/``)."""
+
+PUBLIC_NAMES = {
+    "activitystreams": "activitystreams.jsonld",
+    "security-v1": "security-v1.jsonld",
+    "valueflows": "valueflows.jsonld",
+    "coopub": "coopub.jsonld",
+}
+
+
+@cache
+def bundled(filename: str) -> dict[str, Any]:
+    return json.loads((CONTEXT_DIR / filename).read_text(encoding="utf-8"))
+
+
+def _loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    filename = BUNDLED.get(url.split("#")[0].rstrip("/"))
+    document = bundled(filename) if filename else {"@context": {}}
+    return {"contextUrl": None, "documentUrl": url, "document": document}
+
+
+def offer_context() -> list[Any]:
+    """The ``@context`` of our offers: AS2 by URL, our terms inline (so no peer has to fetch
+    a context it does not know; Fedify, for one, would)."""
+    inline = {**bundled("valueflows.jsonld")["@context"], **bundled("coopub.jsonld")["@context"]}
+    return [AS2, inline]
+
+
+def compact(document: dict[str, Any], context: list[Any] | None = None) -> dict[str, Any]:
+    """Expand ``document`` with the bundled contexts, then compact it against ours."""
+    context = context or offer_context()
+    doc = dict(document)
+    doc.setdefault("@context", AS2)  # Gancio and others send no @context: assume AS2
+    try:
+        expanded = jsonld.expand(doc, {"documentLoader": _loader})
+        compacted = jsonld.compact(expanded, {"@context": context}, {"documentLoader": _loader})
+    except JsonLdError as exc:
+        raise Malformed(f"invalid JSON-LD: {exc}") from exc
+    compacted.pop("@context", None)
+    return compacted

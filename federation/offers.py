@@ -1,0 +1,344 @@
+"""Offers across instances: publishing local ones, storing remote ones, keeping both current.
+
+A local offer goes out as ``Create``/``Update``/``Delete`` to the author's followers and to the
+coop's followers (shared inboxes first); the coop also ``Announce``s it, so that Mastodon users
+following the coop see it boosted. Remote offers are stored from those activities, from an
+``Announce`` (fetched from their origin, since the announcer is not their author), and from the
+author's outbox when we first follow them (backfill).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from activitypub.apobject import APObject, first_id
+from activitypub.convert import AS2_CONTEXT
+from activitypub.offer_input import parse_offer_input
+from activitypub.offers import (
+    as_to_offer_fields,
+    input_to_offer_fields,
+    is_offer_document,
+    offer_to_as,
+)
+from activitypub.urls import PUBLIC, host_of
+from federation.actors import fetch_actor
+from federation.context import Federation
+from federation.delivery import follower_inboxes, publish
+from models.activities import Activity
+from models.actors import LocalActor, RemoteActor
+from models.errors import Blocked, CoopubError, Malformed, NotFound
+from models.offers import Offer, OfferKind, OfferStatus
+
+log = logging.getLogger(__name__)
+
+BACKFILL_LIMIT = 200
+CLOSED_STATES = frozenset(
+    {
+        OfferStatus.CLOSED,
+        OfferStatus.CANCELLED,
+        OfferStatus.EXPIRED,
+        OfferStatus.DELIVERED,
+        OfferStatus.FAILED,
+    }
+)
+ALLOWED_STATUS = {
+    OfferKind.RIDE: {OfferStatus.OPEN, OfferStatus.FULL, OfferStatus.CLOSED, OfferStatus.CANCELLED},
+    OfferKind.STAY: {OfferStatus.OPEN, OfferStatus.FULL, OfferStatus.CLOSED, OfferStatus.CANCELLED},
+    OfferKind.DELIVERY_JOB: {
+        OfferStatus.OPEN,
+        OfferStatus.ASSIGNED,
+        OfferStatus.PICKED_UP,
+        OfferStatus.DELIVERED,
+        OfferStatus.FAILED,
+        OfferStatus.CANCELLED,
+        OfferStatus.CLOSED,
+    },
+}
+
+
+def offer_url(fed: Federation, offer: Offer) -> str:
+    """The HTML page: local offers live at their id; remote ones link to their origin."""
+    if offer.local_uuid:
+        return offer.ap_id
+    doc = offer.document or {}
+    return first_id(doc.get("url")) or offer.ap_id
+
+
+async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:
+    author = await offer.author if offer.author_id else None
+    if author is None:
+        raise NotFound(f"{offer.ap_id} is not a local offer")
+    coop = await author.coop if author.coop_id else None
+    return offer_to_as(
+        offer,
+        followers=fed.urls.followers(author),
+        url=offer.ap_id,
+        coop_uri=fed.urls.actor(coop) if coop else None,
+    )
+
+
+async def _audience(fed: Federation, author: LocalActor) -> tuple[list[str], LocalActor | None]:
+    coop = await author.coop if author.coop_id else None
+    inboxes = set(await follower_inboxes(fed, author))
+    if coop:
+        inboxes |= set(await follower_inboxes(fed, coop))
+    return sorted(inboxes), coop
+
+
+def _wrap(kind: str, fed: Federation, actor_id: str, obj: Any, cc: list[str]) -> dict[str, Any]:
+    context = obj.pop("@context", AS2_CONTEXT) if isinstance(obj, dict) else AS2_CONTEXT
+    return {
+        "@context": context,
+        "id": fed.urls.new_activity_id(),
+        "type": kind,
+        "actor": actor_id,
+        "object": obj,
+        "to": [PUBLIC],
+        "cc": cc,
+        "published": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+async def _send(fed: Federation, author: LocalActor, offer: Offer, kind: str) -> None:
+    """Send Create/Update/Delete of ``offer``; on Create the coop announces it too."""
+    inboxes, coop = await _audience(fed, author)
+    author_id = fed.urls.actor(author)
+    cc = [fed.urls.followers(author)]
+    if kind == "Delete":
+        tombstone = {"id": offer.ap_id, "type": "Tombstone"}
+        await publish(fed, author, _wrap("Delete", fed, author_id, tombstone, cc), inboxes)
+        return
+    doc = await offer_document(fed, offer)
+    await publish(fed, author, _wrap(kind, fed, author_id, doc, cc), inboxes)
+    if kind == "Create" and coop is not None:
+        coop_id = fed.urls.actor(coop)
+        announce = _wrap("Announce", fed, coop_id, offer.ap_id, [fed.urls.followers(coop)])
+        await publish(fed, coop, announce, await follower_inboxes(fed, coop))
+
+
+async def _refresh_outbox(fed: Federation, offer: Offer) -> None:
+    """Keep the outbox's Create showing the offer as it is now (peers backfill from it)."""
+    create = await Activity.get_or_none(type="Create", object_uri=offer.ap_id)
+    if create is not None:
+        payload = dict(create.payload)
+        doc = await offer_document(fed, offer)
+        doc.pop("@context", None)
+        payload["object"] = doc
+        create.payload = payload
+        await create.save(update_fields=["payload"])
+
+
+async def create_offer(fed: Federation, author: LocalActor, data: Any) -> Offer:
+    inp = parse_offer_input(data, default_language=fed.site.languages[0])
+    local_uuid = str(uuid.uuid4())
+    now = datetime.now(UTC)
+    coop = await author.coop if author.coop_id else None
+    async with in_transaction():
+        offer = await Offer.create(
+            ap_id=f"{fed.urls.base}/offers/{local_uuid}",
+            local_uuid=local_uuid,
+            author=author,
+            author_uri=fed.urls.actor(author),
+            author_name=author.name or author.username,
+            coop_uri=fed.urls.actor(coop) if coop else None,
+            instance_domain=fed.urls.domain,
+            status=OfferStatus.OPEN,
+            published_at=now,
+            updated_at=now,
+            **input_to_offer_fields(inp),
+        )
+        await _send(fed, author, offer, "Create")
+    log.info("offer created", extra={"offer": offer.ap_id, "kind": offer.kind.value})
+    return offer
+
+
+async def local_offer(author: LocalActor | None, local_uuid: str) -> Offer:
+    """A local offer; with ``author``, only one of theirs (others are 404, not 403)."""
+    offer = await Offer.get_or_none(local_uuid=local_uuid)
+    if offer is None or (author is not None and offer.author_id != author.id):
+        raise NotFound(f"no offer {local_uuid}", "No such offer")
+    return offer
+
+
+async def update_offer(fed: Federation, author: LocalActor, offer: Offer, data: Any) -> Offer:
+    inp = parse_offer_input(data, default_language=offer.language)
+    if inp.kind != offer.kind:
+        raise Malformed("kind changed", "The kind of an offer cannot change")
+    for key, value in input_to_offer_fields(inp, previous=offer).items():
+        setattr(offer, key, value)
+    if offer.status == OfferStatus.FULL and (offer.quantity_available or 0) > 0:
+        offer.status = OfferStatus.OPEN
+    return await _save_and_update(fed, author, offer)
+
+
+async def set_status(
+    fed: Federation, author: LocalActor, offer: Offer, status: OfferStatus
+) -> Offer:
+    if status not in ALLOWED_STATUS[OfferKind(offer.kind)]:
+        raise Malformed(f"status {status} for {offer.kind}", f"A {offer.kind} cannot be {status}")
+    if offer.status in CLOSED_STATES and status != offer.status:
+        raise Malformed(f"offer is {offer.status}", f"This offer is already {offer.status}")
+    offer.status = status
+    return await _save_and_update(fed, author, offer)
+
+
+async def _save_and_update(fed: Federation, author: LocalActor, offer: Offer) -> Offer:
+    offer.updated_at = datetime.now(UTC)
+    async with in_transaction():
+        await offer.save()
+        await _refresh_outbox(fed, offer)
+        await _send(fed, author, offer, "Update")
+    return offer
+
+
+async def delete_offer(fed: Federation, author: LocalActor, offer: Offer) -> None:
+    async with in_transaction():
+        await _send(fed, author, offer, "Delete")
+        await Activity.filter(object_uri=offer.ap_id, type__in=("Create", "Announce")).delete()
+        await offer.delete()
+    log.info("offer deleted", extra={"offer": offer.ap_id})
+
+
+async def expire_offers(fed: Federation) -> int:
+    """Local offers past their time become ``expired`` (and say so); remote copies go."""
+    now = datetime.now(UTC)
+    count = 0
+    due = await Offer.filter(
+        local_uuid__not_isnull=True,
+        expires_at__lt=now,
+        status__in=[OfferStatus.OPEN, OfferStatus.FULL],
+    ).prefetch_related("author")
+    for offer in due:
+        offer.status = OfferStatus.EXPIRED
+        await _save_and_update(fed, offer.author, offer)
+        count += 1
+    count += await Offer.filter(local_uuid__isnull=True, expires_at__lt=now).delete()
+    return count
+
+
+# --- remote offers ------------------------------------------------------------------------
+
+
+async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | None:
+    """Store or update a remote offer; expired ones and local ids are not stored."""
+    fields = as_to_offer_fields(raw, author_uri)
+    existing = await Offer.get_or_none(ap_id=fields["ap_id"])
+    if existing is not None and existing.local_uuid is not None:
+        raise Blocked(f"{fields['ap_id']} is a local offer")
+    if fields["expires_at"] < datetime.now(UTC):
+        if existing is not None:
+            await existing.delete()
+        return None
+    author = await RemoteActor.get_or_none(ap_id=author_uri)
+    fields["author_name"] = (author.name or author.username) if author else ""
+    fields["coop_uri"] = None
+    if existing is not None:
+        if existing.updated_at > fields["updated_at"]:
+            return existing  # an older copy arriving late (an Announce after an Update)
+        await Offer.filter(id=existing.id).update(**fields)
+        return await Offer.get(id=existing.id)
+    return await Offer.create(**fields)
+
+
+async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    obj = act.object
+    if obj is None or not is_offer_document(obj.raw):
+        raise NotFound(f"Create of {act.object_id}: not an offer")
+    offer = await store_remote_offer(obj.raw, signer.ap_id)
+    log.info("remote offer stored", extra={"offer": act.object_id, "stored": offer is not None})
+
+
+async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
+    """True when the Update was about an offer (handled), False to let others try."""
+    obj = act.object
+    if obj is None or not is_offer_document(obj.raw):
+        return False
+    existing = await Offer.get_or_none(ap_id=obj.id or "")
+    if existing is not None and existing.author_uri != signer.ap_id:
+        raise Blocked(f"{signer.ap_id} updated an offer of {existing.author_uri}")
+    await store_remote_offer(obj.raw, signer.ap_id)
+    return True
+
+
+async def on_delete_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
+    deleted = await Offer.filter(
+        ap_id=act.object_id or "", author_uri=signer.ap_id, local_uuid__isnull=True
+    ).delete()
+    if deleted:
+        log.info("remote offer deleted", extra={"offer": act.object_id})
+    return bool(deleted)
+
+
+async def fetch_remote_offer(fed: Federation, uri: str) -> Offer | None:
+    """Fetch an offer from its origin and store it (for Announces and backfill)."""
+    _, doc = await fed.http.get_json(uri, signer=await fed.instance_signer())
+    if not isinstance(doc, dict) or doc.get("id") != uri or not is_offer_document(doc):
+        raise Malformed(f"{uri} is not an offer served at its own id")
+    author_uri = first_id(doc.get("attributedTo"))
+    if not author_uri or host_of(author_uri) != host_of(uri):
+        raise Malformed(f"{uri}: author not on the offer's host")
+    await fetch_actor(fed, author_uri)
+    return await store_remote_offer(doc, author_uri)
+
+
+async def on_announce(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """A coop (or a directory) boosts an offer: its author is someone else, so the object is
+    fetched from its origin rather than trusted from the announcer."""
+    uri = act.object_id
+    if not uri:
+        raise NotFound("Announce without object")
+    if await Offer.exists(ap_id=uri):
+        return
+    if fed.urls.is_local(uri):
+        return
+    embedded = act.object
+    if embedded is not None and not is_offer_document(embedded.raw):
+        raise NotFound(f"Announce of {uri}: not an offer")
+    try:
+        await fetch_remote_offer(fed, uri)
+    except Malformed as exc:
+        raise NotFound(f"Announce of {uri}: {exc}") from exc
+
+
+async def backfill(fed: Federation, actor: RemoteActor) -> int:
+    """Store the open offers in a newly followed actor's outbox (bounded)."""
+    if not actor.outbox:
+        return 0
+    signer = await fed.instance_signer()
+    stored = 0
+    seen = 0
+    try:
+        _, collection = await fed.http.get_json(actor.outbox, signer=signer)
+        page = collection.get("first") if isinstance(collection, dict) else None
+        while page and seen < BACKFILL_LIMIT:
+            if isinstance(page, str):
+                if host_of(page) != actor.domain:
+                    break
+                _, page = await fed.http.get_json(page, signer=signer)
+            if not isinstance(page, dict):
+                break
+            for item in page.get("orderedItems") or page.get("items") or []:
+                seen += 1
+                activity = APObject(item) if isinstance(item, dict) else None
+                obj = activity.object if activity and activity.is_a("Create") else None
+                if (
+                    obj is None
+                    or activity.actor_id != actor.ap_id
+                    or not is_offer_document(obj.raw)
+                ):
+                    continue
+                try:
+                    if await store_remote_offer(obj.raw, actor.ap_id):
+                        stored += 1
+                except CoopubError as exc:
+                    log.info("backfill item refused", extra={"offer": obj.id, "reason": str(exc)})
+            page = page.get("next")
+    except CoopubError as exc:
+        log.warning("backfill stopped", extra={"actor": actor.ap_id, "error": str(exc)})
+    log.info("backfill done", extra={"actor": actor.ap_id, "offers": stored})
+    return stored

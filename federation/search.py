@@ -1,0 +1,191 @@
+"""Offer search over local and received offers: filters only, sorted by time, no hidden score.
+
+"Near a place" uses the (latitude, longitude) indexes through a bounding box, then the exact
+great-circle distance. A place name is looked up among the places offers already mention; no
+external geocoding service is ever called.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.expressions import Q
+
+from activitypub.offers import distance_km
+from models.errors import Malformed
+from models.offers import Offer, OfferKind, OfferStatus, Purpose
+
+MAX_LIMIT = 100
+VISIBLE = (OfferStatus.OPEN, OfferStatus.FULL, OfferStatus.ASSIGNED, OfferStatus.PICKED_UP)
+
+
+@dataclass
+class SearchParams:
+    kind: OfferKind | None = None
+    purpose: Purpose | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float = 25.0
+    place: str | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    min_quantity: int | None = None
+    text: str | None = None
+    include_closed: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def _moment(value: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Malformed(f"bad {name}", f"{name} must be a date (YYYY-MM-DD) or ISO 8601") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _float(value: str, name: str, bound: float) -> float:
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise Malformed(f"bad {name}", f"{name} must be a number") from exc
+    if not math.isfinite(number) or abs(number) > bound:
+        raise Malformed(f"bad {name}", f"{name} must be between {-bound:g} and {bound:g}")
+    return number
+
+
+def parse_search(query: dict[str, str]) -> SearchParams:
+    """Search parameters from a query string (the search page and the API share them)."""
+    q = {k: v.strip() for k, v in query.items() if isinstance(v, str) and v.strip()}
+    params = SearchParams()
+    try:
+        params.kind = OfferKind(q["kind"]) if "kind" in q else None
+        params.purpose = Purpose(q["purpose"]) if "purpose" in q else None
+    except ValueError as exc:
+        raise Malformed("bad kind/purpose", "kind or purpose has an unknown value") from exc
+    if ("lat" in q) != ("lon" in q):
+        raise Malformed("lat without lon", "lat and lon go together")
+    if "lat" in q:
+        params.latitude = _float(q["lat"], "lat", 90)
+        params.longitude = _float(q["lon"], "lon", 180)
+    if "radius_km" in q:
+        params.radius_km = _float(q["radius_km"], "radius_km", 2000)
+        if params.radius_km <= 0:
+            raise Malformed("radius", "radius_km must be positive")
+    params.place = q.get("place")
+    if "from" in q:
+        params.date_from = _moment(q["from"], "from")
+    if "to" in q:
+        params.date_to = _moment(q["to"], "to")
+        if len(q["to"]) == 10:  # a day: include all of it
+            params.date_to = params.date_to.replace(hour=23, minute=59, second=59)
+    if params.date_from and params.date_to and params.date_to < params.date_from:
+        raise Malformed("to before from", "'to' must not be before 'from'")
+    for key in ("min_seats", "min_guests", "min_quantity"):
+        if key in q:
+            if not q[key].isdigit():
+                raise Malformed(f"bad {key}", f"{key} must be a whole number")
+            params.min_quantity = int(q[key])
+    params.text = q.get("q")
+    params.include_closed = q.get("include_closed") in ("1", "true", "on")
+    if "limit" in q:
+        if not q["limit"].isdigit():
+            raise Malformed("bad limit", "limit must be a whole number")
+        params.limit = max(1, min(MAX_LIMIT, int(q["limit"])))
+    if "offset" in q:
+        if not q["offset"].isdigit():
+            raise Malformed("bad offset", "offset must be a whole number")
+        params.offset = int(q["offset"])
+    return params
+
+
+async def resolve_place(name: str) -> tuple[float, float] | None:
+    """Coordinates of a place name already known from offers (exact name, then prefix)."""
+    for filters in ({"place_name__iexact": name}, {"place_name__istartswith": name}):
+        row = await Offer.filter(latitude__not_isnull=True, **filters).order_by("-id").first()
+        if row is not None:
+            return row.latitude, row.longitude  # type: ignore[return-value]
+    row = await Offer.filter(dest_name__iexact=name, dest_latitude__not_isnull=True).first()
+    if row is not None:
+        return row.dest_latitude, row.dest_longitude  # type: ignore[return-value]
+    return None
+
+
+async def search_offers(params: SearchParams) -> list[Offer]:
+    query = Offer.all()
+    if not params.include_closed:
+        query = query.filter(status__in=VISIBLE)
+    if params.kind:
+        query = query.filter(kind=params.kind)
+    if params.purpose:
+        query = query.filter(purpose=params.purpose)
+    if params.date_from:
+        query = query.filter(
+            Q(ends_at__gte=params.date_from)
+            | Q(ends_at__isnull=True, starts_at__gte=params.date_from)
+        )
+    if params.date_to:
+        query = query.filter(starts_at__lte=params.date_to)
+    if params.min_quantity is not None:
+        query = query.filter(quantity_available__gte=params.min_quantity)
+    if params.text:
+        query = query.filter(
+            Q(title__icontains=params.text)
+            | Q(description__icontains=params.text)
+            | Q(place_name__icontains=params.text)
+            | Q(dest_name__icontains=params.text)
+        )
+    center: tuple[float, float] | None = None
+    if params.latitude is not None and params.longitude is not None:
+        center = (params.latitude, params.longitude)
+    elif params.place:
+        center = await resolve_place(params.place)
+        if center is None:
+            raise Malformed(
+                f"unknown place {params.place}",
+                "No offer mentions that place yet: give latitude and longitude",
+            )
+    if center is None:
+        return await query.order_by("starts_at", "id").offset(params.offset).limit(params.limit)
+    lat, lon = center
+    dlat = params.radius_km / 111.0
+    dlon = params.radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+    box = Q(
+        latitude__gte=lat - dlat,
+        latitude__lte=lat + dlat,
+        longitude__gte=lon - dlon,
+        longitude__lte=lon + dlon,
+    )
+    dest_box = Q(
+        dest_latitude__gte=lat - dlat,
+        dest_latitude__lte=lat + dlat,
+        dest_longitude__gte=lon - dlon,
+        dest_longitude__lte=lon + dlon,
+    )
+    found: list[Offer] = []
+    skipped = 0
+    # The box is a superset; filter exactly, keeping time order and honouring offset/limit.
+    async for offer in query.filter(box | dest_box).order_by("starts_at", "id"):
+        if not _within(offer, lat, lon, params.radius_km):
+            continue
+        if skipped < params.offset:
+            skipped += 1
+            continue
+        found.append(offer)
+        if len(found) >= params.limit:
+            break
+    return found
+
+
+def _within(offer: Offer, lat: float, lon: float, radius: float) -> bool:
+    points: list[Any] = [
+        (offer.latitude, offer.longitude),
+        (offer.dest_latitude, offer.dest_longitude),
+    ]
+    return any(
+        p[0] is not None and p[1] is not None and distance_km(lat, lon, p[0], p[1]) <= radius
+        for p in points
+    )

@@ -1,0 +1,102 @@
+"""The JSON API (`/api/v1/offers`): what a coop's own tools use to push and read offers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from federation import offers as service
+from federation.search import parse_search, search_offers
+from instance.auth import member_for_request
+from instance.offer_view import offer_to_api
+from instance.openapi import openapi_document
+from instance.requests import read_body
+from models.errors import Malformed, NotFound
+from models.offers import OfferStatus
+
+MAX_JSON = 256 * 1024
+
+
+async def _json(request: Request) -> Any:
+    body = await read_body(request, MAX_JSON)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Malformed("bad JSON", "The body is not valid JSON") from exc
+
+
+async def list_offers(request: Request) -> Response:
+    fed = request.app.state.fed
+    params = parse_search(dict(request.query_params))
+    found = await search_offers(params)
+    return JSONResponse(
+        {
+            "items": [offer_to_api(fed, o) for o in found],
+            "count": len(found),
+            "offset": params.offset,
+            "limit": params.limit,
+        }
+    )
+
+
+async def create_offer(request: Request) -> Response:
+    fed = request.app.state.fed
+    member = await member_for_request(request)
+    offer = await service.create_offer(fed, member, await _json(request))
+    return JSONResponse(
+        offer_to_api(fed, offer, owner=True),
+        status_code=201,
+        headers={"Location": f"/api/v1/offers/{offer.local_uuid}"},
+    )
+
+
+async def get_offer(request: Request) -> Response:
+    fed = request.app.state.fed
+    offer = await service.local_offer(None, request.path_params["uuid"])
+    owner = False
+    if "authorization" in request.headers:
+        owner = (await member_for_request(request)).id == offer.author_id
+    return JSONResponse(offer_to_api(fed, offer, owner=owner))
+
+
+async def update_offer(request: Request) -> Response:
+    fed = request.app.state.fed
+    member = await member_for_request(request)
+    offer = await service.local_offer(member, request.path_params["uuid"])
+    offer = await service.update_offer(fed, member, offer, await _json(request))
+    return JSONResponse(offer_to_api(fed, offer, owner=True))
+
+
+async def change_status(request: Request) -> Response:
+    fed = request.app.state.fed
+    member = await member_for_request(request)
+    offer = await service.local_offer(member, request.path_params["uuid"])
+    action = request.path_params["action"]
+    if action not in ("status", "close", "cancel"):
+        raise NotFound(f"no action {action}")
+    if action == "status":
+        body = await _json(request)
+        raw = body.get("status") if isinstance(body, dict) else None
+    else:
+        raw = {"close": "closed", "cancel": "cancelled"}.get(action)
+    try:
+        status = OfferStatus(raw)
+    except ValueError as exc:
+        raise Malformed("bad status", f"Unknown status {raw!r}") from exc
+    offer = await service.set_status(fed, member, offer, status)
+    return JSONResponse(offer_to_api(fed, offer, owner=True))
+
+
+async def delete_offer(request: Request) -> Response:
+    fed = request.app.state.fed
+    member = await member_for_request(request)
+    offer = await service.local_offer(member, request.path_params["uuid"])
+    await service.delete_offer(fed, member, offer)
+    return Response(status_code=204)
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document(request.app.state.fed.urls.base))
