@@ -245,23 +245,34 @@ async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | No
     return await Offer.create(**fields)
 
 
-async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+def _embedded(act: APObject) -> dict[str, Any] | None:
+    """The embedded object, under the activity's ``@context`` when it has none of its own
+    (JSON-LD scopes the outer context over embedded nodes)."""
     obj = act.object
-    if obj is None or not is_offer_document(obj.raw):
+    if obj is None:
+        return None
+    if "@context" in obj.raw or "@context" not in act.raw:
+        return obj.raw
+    return {"@context": act.raw["@context"], **obj.raw}
+
+
+async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    raw = _embedded(act)
+    if raw is None or not is_offer_document(raw):
         raise NotFound(f"Create of {act.object_id}: not an offer")
-    offer = await store_remote_offer(obj.raw, signer.ap_id)
+    offer = await store_remote_offer(raw, signer.ap_id)
     log.info("remote offer stored", extra={"offer": act.object_id, "stored": offer is not None})
 
 
 async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
     """True when the Update was about an offer (handled), False to let others try."""
-    obj = act.object
-    if obj is None or not is_offer_document(obj.raw):
+    raw = _embedded(act)
+    if raw is None or not is_offer_document(raw):
         return False
-    existing = await Offer.get_or_none(ap_id=obj.id or "")
+    existing = await Offer.get_or_none(ap_id=act.object_id or "")
     if existing is not None and existing.author_uri != signer.ap_id:
         raise Blocked(f"{signer.ap_id} updated an offer of {existing.author_uri}")
-    await store_remote_offer(obj.raw, signer.ap_id)
+    await store_remote_offer(raw, signer.ap_id)
     return True
 
 
@@ -325,18 +336,18 @@ async def backfill(fed: Federation, actor: RemoteActor) -> int:
             for item in page.get("orderedItems") or page.get("items") or []:
                 seen += 1
                 activity = APObject(item) if isinstance(item, dict) else None
-                obj = activity.object if activity and activity.is_a("Create") else None
-                if (
-                    obj is None
-                    or activity.actor_id != actor.ap_id
-                    or not is_offer_document(obj.raw)
-                ):
+                if activity is None or activity.actor_id != actor.ap_id:
+                    continue
+                raw = _embedded(activity) if activity.is_a("Create") else None
+                if raw is None or not is_offer_document(raw):
                     continue
                 try:
-                    if await store_remote_offer(obj.raw, actor.ap_id):
+                    if await store_remote_offer(raw, actor.ap_id):
                         stored += 1
                 except CoopubError as exc:
-                    log.info("backfill item refused", extra={"offer": obj.id, "reason": str(exc)})
+                    log.info(
+                        "backfill item refused", extra={"offer": raw.get("id"), "error": str(exc)}
+                    )
             page = page.get("next")
     except CoopubError as exc:
         log.warning("backfill stopped", extra={"actor": actor.ap_id, "error": str(exc)})
