@@ -39,6 +39,7 @@ CURRENCY_IRI = {
     "CHF": "https://www.wikidata.org/wiki/Q25344",
 }
 EARTH_RADIUS_M = 6_371_000.0
+WHEN = "d MMM y, HH:mm"
 
 
 # --- location privacy ------------------------------------------------------------------------
@@ -277,9 +278,9 @@ def offer_content_html(offer: Offer, url: str) -> str:
     t = LABELS[lang]
     tz = ZoneInfo(offer.timezone) if offer.timezone else UTC
     esc = html.escape
-    when = format_datetime(offer.starts_at, "medium", tzinfo=tz, locale=lang)
+    when = format_datetime(offer.starts_at, WHEN, tzinfo=tz, locale=lang)
     if offer.ends_at:
-        when += f" – {format_datetime(offer.ends_at, 'medium', tzinfo=tz, locale=lang)}"
+        when += f" – {format_datetime(offer.ends_at, WHEN, tzinfo=tz, locale=lang)}"
     where = esc(offer.place_name)
     if offer.dest_name:
         where += f" → {esc(offer.dest_name)}"
