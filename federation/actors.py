@@ -62,7 +62,7 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
     """The actor owning ``key_id`` (Mastodon ``…#main-key``, GoToSocial ``…/main-key``, or a
     standalone key document with an ``owner``)."""
     if not refresh:
-        cached = await RemoteActor.get_or_none(key_id=key_id)
+        cached = await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
         if cached:
             return cached
     doc = await _fetch_document(fed, urldefrag(key_id).url)

@@ -33,7 +33,14 @@ from federation.retry import next_delay
 from federation.signatures import ParsedSignature, parse_signature, verify_signature
 from models.activities import InboxItem, InboxState
 from models.actors import LocalActor, RemoteActor
-from models.errors import CoopubError, Malformed, NotFound, RemoteUnavailable, SignatureInvalid
+from models.errors import (
+    CoopubError,
+    KeyMismatch,
+    Malformed,
+    NotFound,
+    RemoteUnavailable,
+    SignatureInvalid,
+)
 from models.follows import Follow
 
 log = logging.getLogger(__name__)
@@ -92,7 +99,9 @@ async def verify_request(
         raise SignatureInvalid(f"cannot get key {parsed.key_id}: {exc}") from exc
     try:
         _check_signature(parsed, signer, headers, body, fed)
-    except SignatureInvalid as first:
+    except KeyMismatch as first:
+        # Only a cryptographic mismatch justifies a refetch (a rotated key); a stale date or a
+        # wrong digest would fail again, and refetching would let any request make us fetch.
         try:
             signer = await actor_for_key(fed, parsed.key_id, refresh=True)
         except CoopubError as exc:

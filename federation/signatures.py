@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from models.errors import Malformed, SignatureInvalid
+from models.errors import KeyMismatch, Malformed, SignatureInvalid
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DIGESTS: dict[str, Callable[[bytes], Any]] = {
@@ -419,7 +419,7 @@ def verify_signature(
     for alg in _candidate_algorithms(parsed, key):
         if _crypto_ok(alg, key, parsed.signature, parsed.signing_base):
             return
-    raise SignatureInvalid("signature does not verify with the actor's key")
+    raise KeyMismatch("signature does not verify with the actor's key")
 
 
 def _check_digest_header(value: str, body: bytes) -> None:

@@ -23,7 +23,7 @@ def parse_handle(handle: str) -> tuple[str, str]:
     match = HANDLE.match(handle.strip())
     if not match:
         raise Malformed(f"not a handle: {handle!r}", f"Not a handle like @name@host: {handle}")
-    return match["user"], match["host"].lower()
+    return match["user"].lower(), match["host"].lower()
 
 
 async def local_actor_for_resource(urls: Urls, resource: str) -> LocalActor:

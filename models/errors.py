@@ -44,6 +44,11 @@ class SignatureInvalid(CoopubError):
     public_message = "Signature missing or invalid"
 
 
+class KeyMismatch(SignatureInvalid):
+    """A well-formed, fresh signature that the cached key does not verify: the key may have
+    been rotated, so this one (and only this one) is worth refetching the key for."""
+
+
 class Blocked(CoopubError):
     public_message = "Forbidden"
 

@@ -202,3 +202,22 @@ async def test_a_rotation_from_another_host_is_refused(
         with pytest.raises(Malformed):
             await fetch_actor(fed, url)
     assert (await RemoteActor.get(ap_id=zoe.id)).public_key_pem == KEY_A[1]
+
+
+async def test_a_stale_signature_does_not_trigger_a_refetch(
+    fed: Federation, zoe: Zoe, remote: RemoteServer
+) -> None:
+    """Only a cryptographic mismatch refetches the key; otherwise any replayed or stale
+    request would make us fetch from the host it names."""
+    zoe.serve(KEY_A[1])
+    await zoe.verify(fed, KEY_A[0])
+    assert len(remote.gets) == 1
+    headers, body = zoe.signed_follow(KEY_A[0])
+    headers["date"] = "Sun, 01 Jan 2023 00:00:00 GMT"  # no longer what was signed, and old
+    with pytest.raises(SignatureInvalid):
+        await verify_request(fed, "POST", zoe.inbox, headers, body)
+    tampered = body.replace(b"follows/1", b"follows/2")
+    headers, _ = zoe.signed_follow(KEY_A[0])
+    with pytest.raises(SignatureInvalid):
+        await verify_request(fed, "POST", zoe.inbox, headers, tampered)
+    assert len(remote.gets) == 1
