@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -33,6 +35,34 @@ async def _run(*args: str, cwd: Path, env: dict[str, str]) -> str:
     return out.decode()
 
 
+@contextlib.asynccontextmanager
+async def serving(cwd: Path, env: dict[str, str], base: str) -> AsyncIterator[httpx.AsyncClient]:
+    """`coopub serve` in ``cwd`` until the block ends; yields a client once it answers."""
+    server = await asyncio.create_subprocess_exec(
+        COOPUB,
+        "serve",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=base) as client:
+            for _ in range(150):
+                try:
+                    if (await client.get("/.well-known/nodeinfo")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("coopub serve did not answer within 15 s")
+            yield client
+    finally:
+        server.terminate()
+        await server.wait()
+
+
 async def test_init_then_serve(tmp_path: Path) -> None:
     port = free_port()
     command = readme_setup_command().replace("localhost:8000", f"127.0.0.1:{port}")
@@ -43,64 +73,28 @@ async def test_init_then_serve(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "coopub.sqlite3").exists()
     await _run(COOPUB, "coop", "create", "velos", "--title", "Vélos", cwd=tmp_path, env=env)
 
-    server = await asyncio.create_subprocess_exec(
-        COOPUB,
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/.well-known/nodeinfo")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            wf = await client.get(f"/.well-known/webfinger?resource=acct:velos@127.0.0.1:{port}")
-            assert wf.status_code == 200
-            href = next(link["href"] for link in wf.json()["links"] if link["rel"] == "self")
-            coop = (await client.get(href, headers=AS2)).json()
-            assert (coop["id"], coop["type"]) == (href, "Group")
-            instance_actor = (await client.get("/actor")).json()
-            assert instance_actor["type"] == "Application"
-            links = {
-                link["rel"]: link["href"]
-                for link in (await client.get("/.well-known/nodeinfo")).json()["links"]
-            }
-            assert links["https://www.w3.org/ns/activitystreams#Application"] == f"{base}/actor"
-            schema = "http://nodeinfo.diaspora.software/ns/schema/2.1"
-            info = (await client.get(links[schema].removeprefix(base))).json()
-            assert info["software"]["name"] == "coopub"
-            assert info["protocols"] == ["activitypub"]
-            assert info["metadata"]["coops"] == 1
-    finally:
-        server.terminate()
-        await server.wait()
+    async with serving(tmp_path, env, base) as client:
+        wf = await client.get(f"/.well-known/webfinger?resource=acct:velos@127.0.0.1:{port}")
+        assert wf.status_code == 200
+        href = next(link["href"] for link in wf.json()["links"] if link["rel"] == "self")
+        coop = (await client.get(href, headers=AS2)).json()
+        assert (coop["id"], coop["type"]) == (href, "Group")
+        instance_actor = (await client.get("/actor")).json()
+        assert instance_actor["type"] == "Application"
+        links = {
+            link["rel"]: link["href"]
+            for link in (await client.get("/.well-known/nodeinfo")).json()["links"]
+        }
+        assert links["https://www.w3.org/ns/activitystreams#Application"] == f"{base}/actor"
+        schema = "http://nodeinfo.diaspora.software/ns/schema/2.1"
+        info = (await client.get(links[schema].removeprefix(base))).json()
+        assert info["software"]["name"] == "coopub"
+        assert info["protocols"] == ["activitypub"]
+        assert info["metadata"]["coops"] == 1
 
     # keys survive a restart: the instance actor's key is the same after `coopub migrate`
-    before = instance_actor["publicKey"]["publicKeyPem"]
     await _run(COOPUB, "migrate", cwd=tmp_path, env=env)
-    server = await asyncio.create_subprocess_exec(
-        COOPUB,
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=base) as client:
-            for _ in range(100):
-                try:
-                    after = (await client.get("/actor")).json()["publicKey"]["publicKeyPem"]
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-        assert after == before
-    finally:
-        server.terminate()
-        await server.wait()
+    async with serving(tmp_path, env, base) as client:
+        after = (await client.get("/actor")).json()["publicKey"]["publicKeyPem"]
+    assert after == instance_actor["publicKey"]["publicKeyPem"]
