@@ -1,0 +1,604 @@
+"""ChatonsInfos: reading a host's self-description and publishing our own.
+
+CHATONS members describe their organisation and each of their services in Java ``.properties``
+files served under ``/.well-known/chatonsinfos/`` and crawled by stats.chatons.org (the
+StatoolInfos tool by Christian Momon). The directory reads them to list a candidate's
+organisation, location, CHATONS membership and registration state, and every coopub instance
+publishes its own so that it shows up in the CHATONS statistics without hand-written files.
+
+Everything here is pure (no network, no database): the directory fetches the bytes, calls
+:func:`decode_properties` and :func:`parse_properties`, then :func:`chatons_info`.
+
+Key names follow the ChatonsInfos format:
+
+* ``file.class`` / ``file.protocol`` / ``file.datetime`` / ``file.generator``, the primitive
+  types (DATE, DATETIME, DECIMAL_DEGREE with ``.`` or ``,``) and the sections:
+  https://forge.devinsy.fr/statool/statoolinfos/raw/branch/main/GENERAL.md
+* ``organization.*`` (``memberof.chatons.startdate|enddate|status.level``,
+  ``geolocation.latitude|longitude|address``, ``country.name|code``, ``status.level``
+  ACTIVE/IDLE/AWAY), ``service.registration`` None/Free/Member/Client,
+  ``service.registration.load`` OPEN/FULL, ``software.*`` and ``subs.*``: as written by the
+  generator packaged for YunoHost (https://github.com/YunoHost-Apps/chatonsinfos_ynh,
+  ``conf/config_panel.toml.j2`` and ``scripts/_common.sh``), whose upstream models are
+  https://framagit.org/chatons/chatonsinfos (``MODELES/``).
+* The parser follows ``java.util.Properties.load(Reader)``:
+  https://docs.oracle.com/javase/8/docs/api/java/util/Properties.html#load-java.io.Reader-
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+from urllib.parse import urlsplit
+
+from models.errors import Malformed
+
+PROTOCOL = "ChatonsInfos-0.5"
+GENERATOR = "coopub"
+WELL_KNOWN_PATH = "/.well-known/chatonsinfos/"
+
+Registration = Literal["open", "closed", "member", "client"]
+
+# Java's white space inside a line (Properties.load): space, tab, form feed. Not Python's
+# str.isspace(), which also matches \v, \x1c..\x1f, U+0085, U+2028 and would split lines Java
+# keeps whole.
+_WS = " \t\f"
+_EOL = "\r\n"
+_SIMPLE_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+# What the directory shows comes from strangers: keep it bounded.
+_MAX_NAME = 200
+_MAX_TEXT = 2000
+_MAX_URL = 2048
+_MAX_SUBS = 200
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def decode_properties(data: bytes) -> str:
+    """Decode a fetched ``.properties`` file.
+
+    ChatonsInfos files are UTF-8 (the models and the YunoHost generator write UTF-8), while
+    classic Java ``Properties.load(InputStream)`` reads ISO-8859-1. Try UTF-8 first (skipping a
+    BOM); bytes that are not valid UTF-8 can only be a Latin-1 file, which always decodes.
+    """
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-1")
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Parse ``.properties`` text exactly as ``java.util.Properties.load(Reader)`` does.
+
+    Hosts write these files by hand or with sed, so everything Java accepts appears in the
+    wild: ``#``/``!`` comments, ``=``/``:``/white-space separators, continuation lines, escapes
+    and ``\\uXXXX`` (UTF-16 code units, so emoji arrive as surrogate pairs, which are joined).
+    Later duplicates win, as in Java. A BOM at the start is ignored. A truncated or non-hex
+    ``\\u`` escape raises :class:`Malformed`, as Java raises ``IllegalArgumentException``.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    result: dict[str, str] = {}
+    for line in _logical_lines(text):
+        key, value = _split_key_value(line)
+        result[_unescape(key)] = _unescape(value)
+    return result
+
+
+def _logical_lines(text: str) -> Iterable[str]:
+    """Yield logical lines: comments and blank lines dropped, continuations joined.
+
+    A natural line ends at ``\\n``, ``\\r`` or ``\\r\\n``. An odd number of trailing backslashes
+    escapes the line end: the backslash goes, and the next line's leading white space is
+    skipped. Comment lines never continue. Backslashes are kept otherwise; escapes are resolved
+    after the key and value are split, as in Java.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in _WS or ch in _EOL:
+            i += 1
+            continue
+        if ch in "#!":
+            while i < n and text[i] not in _EOL:
+                i += 1
+            continue
+        parts: list[str] = []
+        while True:
+            start = i
+            while i < n and text[i] not in _EOL:
+                i += 1
+            segment = text[start:i]
+            trailing = len(segment) - len(segment.rstrip("\\"))
+            if trailing % 2 == 0:
+                parts.append(segment)
+                break
+            parts.append(segment[:-1])
+            if i >= n:
+                break
+            i += 2 if text.startswith("\r\n", i) else 1
+            while i < n and text[i] in _WS:
+                i += 1
+        line = "".join(parts)
+        if line:
+            yield line
+
+
+def _split_key_value(line: str) -> tuple[str, str]:
+    """Split at the first unescaped ``=``, ``:`` or white space (Java's ``load0``).
+
+    White space around the separator is skipped, and one ``=`` or ``:`` after white space is
+    still the separator (``key  = value``); the value keeps its trailing white space.
+    """
+    n = len(line)
+    key_end = n
+    value_start = n
+    has_sep = False
+    backslash = False
+    for pos, ch in enumerate(line):
+        if not backslash and ch in "=:":
+            key_end, value_start, has_sep = pos, pos + 1, True
+            break
+        if not backslash and ch in _WS:
+            key_end, value_start = pos, pos + 1
+            break
+        backslash = ch == "\\" and not backslash
+    while value_start < n:
+        ch = line[value_start]
+        if ch not in _WS:
+            if has_sep or ch not in "=:":
+                break
+            has_sep = True
+        value_start += 1
+    return line[:key_end], line[value_start:]
+
+
+def _unescape(raw: str) -> str:
+    """Resolve escapes: ``\\t \\n \\r \\f``, ``\\uXXXX``, and ``\\x`` -> ``x`` for any other x."""
+    if "\\" not in raw:
+        return raw
+    out: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        ch = raw[i]
+        i += 1
+        if ch != "\\":
+            out.append(ch)
+            continue
+        if i >= n:  # cannot happen after _logical_lines, which consumes an odd final backslash
+            break
+        ch = raw[i]
+        i += 1
+        if ch == "u":
+            digits = raw[i : i + 4]
+            if len(digits) < 4 or not _HEX.issuperset(digits):
+                raise Malformed(
+                    f"malformed \\uxxxx escape {raw[i - 2 : i + 4]!r}",
+                    "Malformed \\uxxxx escape in a .properties file",
+                )
+            out.append(chr(int(digits, 16)))
+            i += 4
+        else:
+            out.append(_SIMPLE_ESCAPES.get(ch, ch))
+    return _join_surrogates("".join(out))
+
+
+def _join_surrogates(text: str) -> str:
+    """Join UTF-16 surrogate pairs from ``\\uD83D\\uDE00`` escapes into one code point.
+
+    A lone surrogate cannot be stored or encoded as UTF-8 later, so it becomes U+FFFD.
+    """
+    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+# --- What the directory lists ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatonsInfo:
+    """What the directory shows about a host, from its organisation and service files.
+
+    Every field is optional: a host may publish only some keys, or only one of the files.
+    ``registration`` is ``open`` (self-service sign-up, or no account needed), ``member`` (for
+    members only), ``client`` (tied to a commercial relation), ``closed`` (the service takes no
+    new accounts for now), or None when the host does not say.
+    """
+
+    organization_name: str | None = None
+    organization_description: str | None = None
+    organization_website: str | None = None
+    organization_logo: str | None = None
+    organization_status: str | None = None
+    country_code: str | None = None
+    country_name: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    chatons_member: bool = False
+    chatons_member_since: str | None = None
+    service_name: str | None = None
+    service_description: str | None = None
+    service_website: str | None = None
+    service_status: str | None = None
+    registration: Registration | None = None
+    software_name: str | None = None
+    software_version: str | None = None
+    software_licence: str | None = None
+    software_source_url: str | None = None
+    subs: tuple[str, ...] = ()
+
+    @property
+    def open_registrations(self) -> bool | None:
+        """The directory's "open registrations" filter: None when the host does not say."""
+        return None if self.registration is None else self.registration == "open"
+
+
+def chatons_info(
+    organization: Mapping[str, str] | None,
+    service: Mapping[str, str] | None,
+    *,
+    today: date | None = None,
+) -> ChatonsInfo:
+    """Build the listing from parsed files; missing files and keys just leave fields empty.
+
+    Values are trimmed and length-capped, URLs must be http(s) (they become links on the
+    directory page), coordinates must be finite and in range, and the country code must be two
+    letters: anything else is dropped rather than rejected, so one bad key does not hide the
+    rest. ``today`` decides whether a CHATONS membership has ended (default: today, UTC).
+    """
+    org: Mapping[str, str] = organization or {}
+    svc: Mapping[str, str] = service or {}
+    today = today or datetime.now(UTC).date()
+    member, since = _chatons_membership(org, today)
+    return ChatonsInfo(
+        organization_name=_text(org.get("organization.name"), _MAX_NAME),
+        organization_description=_text(org.get("organization.description"), _MAX_TEXT),
+        organization_website=_url(org.get("organization.website")),
+        organization_logo=_url(org.get("organization.logo")),
+        organization_status=_level(org.get("organization.status.level")),
+        country_code=_country_code(org.get("organization.country.code")),
+        country_name=_text(org.get("organization.country.name"), _MAX_NAME),
+        city=_text(
+            org.get("organization.geolocation.city") or org.get("organization.geolocation.address"),
+            _MAX_NAME,
+        ),
+        latitude=_degrees(org.get("organization.geolocation.latitude"), 90.0),
+        longitude=_degrees(org.get("organization.geolocation.longitude"), 180.0),
+        chatons_member=member,
+        chatons_member_since=since,
+        service_name=_text(svc.get("service.name"), _MAX_NAME),
+        service_description=_text(svc.get("service.description"), _MAX_TEXT),
+        service_website=_url(svc.get("service.website")),
+        service_status=_level(svc.get("service.status.level")),
+        registration=_registration(
+            svc.get("service.registration"), svc.get("service.registration.load")
+        ),
+        software_name=_text(svc.get("software.name"), _MAX_NAME),
+        software_version=_text(svc.get("software.version"), _MAX_NAME),
+        software_licence=_text(svc.get("software.license.name"), _MAX_NAME),
+        software_source_url=_url(svc.get("software.source.url")),
+        subs=_subs(org, svc),
+    )
+
+
+_MEMBEROF = "organization.memberof.chatons."
+
+
+def _chatons_membership(org: Mapping[str, str], today: date) -> tuple[bool, str | None]:
+    """Is the organisation a CHATONS member today, and since when?
+
+    The format records membership under ``organization.memberof.chatons.*``: ``startdate``
+    (joined), ``enddate`` (left) and ``status.level`` (ACTIVE, IDLE or AWAY). A member has a
+    start date or an ACTIVE/IDLE status, no end date before today, no start date after today,
+    and is not AWAY. An end date we cannot read counts as ended: it was written to say so.
+    """
+    start_raw = _text(org.get(_MEMBEROF + "startdate"), _MAX_NAME)
+    end_raw = _text(org.get(_MEMBEROF + "enddate"), _MAX_NAME)
+    level = _level(org.get(_MEMBEROF + "status.level"))
+    start = _date(start_raw)
+    since = start.isoformat() if start else None
+    if level == "AWAY":
+        return False, since
+    if end_raw is not None:
+        end = _date(end_raw)
+        if end is None or end < today:
+            return False, since
+    if start is not None and start > today:
+        return False, since
+    return (start_raw is not None or level in {"ACTIVE", "IDLE"}), since
+
+
+def _registration(kind: str | None, load: str | None) -> Registration | None:
+    """Normalise ``service.registration`` (None/Free/Member/Client) and its ``.load``.
+
+    A FULL load closes registration whatever its kind. The kind may list several values
+    (``Free;Member``); the most open one wins. ``None`` means no account is needed, which is
+    open to anyone.
+    """
+    if (load or "").strip().upper() == "FULL":
+        return "closed"
+    kinds = {part.strip().lower() for part in re.split(r"[;,]", kind or "") if part.strip()}
+    if kinds & {"none", "free"}:
+        return "open"
+    if "member" in kinds:
+        return "member"
+    if "client" in kinds:
+        return "client"
+    return None
+
+
+def _subs(*files: Mapping[str, str]) -> tuple[str, ...]:
+    """The sub-file URLs (``subs.<name> = <url>``), in key order, deduplicated, http(s) only."""
+    seen: dict[str, None] = {}
+    for props in files:
+        for key in sorted(props):
+            if key.startswith("subs.") and (url := _url(props[key])) is not None:
+                seen.setdefault(url, None)
+    return tuple(seen)[:_MAX_SUBS]
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value[:limit] if value else None
+
+
+def _url(value: str | None) -> str | None:
+    """An absolute http(s) URL or None; also strips the quotes some generators put around it
+    (the YunoHost package writes ``subs.app = 'https://…'``)."""
+    text = _text(value, _MAX_URL + 2)
+    if text is None:
+        return None
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    if len(text) > _MAX_URL or any(ch in _WS or ch in _EOL or ch < " " for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        return None
+    return text
+
+
+def _level(value: str | None) -> str | None:
+    text = _text(value, 32)
+    return text.upper() if text else None
+
+
+def _country_code(value: str | None) -> str | None:
+    text = _text(value, 8)
+    if text is None or not re.fullmatch(r"[A-Za-z]{2}", text):
+        return None
+    return text.upper()
+
+
+def _degrees(value: str | None, bound: float) -> float | None:
+    """A DECIMAL_DEGREE (``-12,3456`` or ``-12.3456``) within [-bound, bound], else None."""
+    text = _text(value, 32)
+    if text is None or not re.fullmatch(r"[+-]?\d+(?:[.,]\d+)?", text):
+        return None
+    number = float(text.replace(",", "."))
+    if not math.isfinite(number) or abs(number) > bound:
+        return None
+    return number
+
+
+def _date(value: str | None) -> date | None:
+    """A DATE as the format defines it (ISO, ``2020-07-06``), a DATETIME's date part, or the
+    French ``06/07/2020`` some hand-written files use."""
+    if value is None:
+        return None
+    if match := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", value):
+        year, month, day = match.groups()
+    elif match := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value):
+        day, month, year = match.groups()
+    else:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def format_properties(pairs: Iterable[tuple[str, str]], *, header: str | None = None) -> str:
+    """Write ``key = value`` lines that :func:`parse_properties` (and Java) read back exactly.
+
+    Output is text meant to be served as UTF-8: non-ASCII letters stay readable instead of
+    becoming ``\\uXXXX`` (people read and copy these files). Escaped: backslashes, line
+    breaks, tabs, form feeds and other control characters; in keys also the separators, space
+    and comment marks; in values only what would change their meaning — leading white space
+    (stripped by readers) and a leading ``=``, ``:``, ``#`` or ``!``, so URLs stay as typed.
+    ``header`` becomes ``#`` comment lines.
+    """
+    lines: list[str] = []
+    if header:
+        lines.extend(f"# {line}".rstrip() for line in header.splitlines())
+    for key, value in pairs:
+        line = f"{_escape(key, is_key=True)} ="
+        lines.append(f"{line} {_escape(value, is_key=False)}" if value else line)
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str, *, is_key: bool) -> str:
+    out: list[str] = []
+    for pos, ch in enumerate(text):
+        # Separators and comment marks only matter in keys, or at the start of a value.
+        significant = is_key or pos == 0
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\t\n\r\f":
+            out.append("\\" + "tnrf"["\t\n\r\f".index(ch)])
+        elif ch < " " or ch == "\x7f" or ch in "\x85\u2028\u2029" or "\ud800" <= ch <= "\udfff":
+            # Not line breaks to Java, but to other tools; lone surrogates cannot be UTF-8.
+            out.append(f"\\u{ord(ch):04x}")
+        elif significant and ch in " =:#!":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _section(title: str, pairs: Iterable[tuple[str, str | None]]) -> str:
+    return format_properties(
+        [(key, value) for key, value in pairs if value is not None], header=f"[{title}]"
+    )
+
+
+def _file_pairs(file_class: str, now: datetime) -> list[tuple[str, str | None]]:
+    return [
+        ("file.class", file_class),
+        ("file.protocol", PROTOCOL),
+        ("file.datetime", _datetime(now)),
+        ("file.generator", GENERATOR),
+    ]
+
+
+def _datetime(now: datetime) -> str:
+    """DATETIME as the format's example writes it (``2020-07-06T14:23:20``): aware times are
+    converted to UTC first, since the format has no offset."""
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=0).isoformat()
+
+
+def service_properties(
+    *,
+    name: str,
+    description: str,
+    website: str,
+    version: str,
+    registration_open: bool,
+    source_url: str,
+    licence: str = "AGPL-3.0-or-later",
+    now: datetime,
+) -> str:
+    """This instance's ``service.properties``, served under ``/.well-known/chatonsinfos/``.
+
+    Open registration is ``Free`` (anyone may sign up for free); closed is ``Member``: a coopub
+    instance with sign-up closed serves the members its cooperative adds. The load is OPEN in
+    both cases (FULL would claim a capacity limit). The licence URL points to SPDX, as the
+    YunoHost generator does.
+    """
+    header = (
+        "ChatonsInfos description of this coopub service (generated, do not edit).\n"
+        "Format: https://framagit.org/chatons/chatonsinfos"
+    )
+    text = format_properties([], header=header) + "\n"
+    text += _section("File", _file_pairs("Service", now)) + "\n"
+    text += _section(
+        "Service",
+        [
+            ("service.name", name),
+            ("service.description", description),
+            ("service.website", website),
+            ("service.status.level", "OK"),
+            ("service.registration", "Free" if registration_open else "Member"),
+            ("service.registration.load", "OPEN"),
+        ],
+    )
+    text += "\n" + _section(
+        "Software",
+        [
+            ("software.name", GENERATOR),
+            ("software.website", source_url),
+            ("software.license.url", f"https://spdx.org/licenses/{licence}.html"),
+            ("software.license.name", licence),
+            ("software.version", version),
+            ("software.source.url", source_url),
+        ],
+    )
+    return text
+
+
+def organization_properties(
+    *,
+    name: str,
+    description: str,
+    website: str,
+    email: str,
+    country_code: str | None,
+    city: str | None,
+    latitude: float | None,
+    longitude: float | None,
+    chatons_member_since: str | None,
+    service_url: str,
+    now: datetime,
+) -> str:
+    """The host's ``organization.properties``, listing our service under ``subs.coopub``.
+
+    Raises :class:`Malformed` on configuration the format cannot carry (a country code that is
+    not two letters, coordinates out of range, a membership date that is not ``YYYY-MM-DD``),
+    so a typo in the instance settings is reported instead of published. The city goes to
+    ``organization.geolocation.address``, the free-form location key of the format.
+    """
+    code = None
+    if country_code is not None:
+        code = _country_code(country_code)
+        if code is None:
+            raise Malformed(f"country code {country_code!r}", "Country code must be 2 letters")
+    if chatons_member_since is not None and (
+        _date(chatons_member_since) is None
+        or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", chatons_member_since)
+    ):
+        raise Malformed(
+            f"membership date {chatons_member_since!r}",
+            "CHATONS membership date must be YYYY-MM-DD",
+        )
+    header = (
+        "ChatonsInfos description of this organisation (generated by coopub, do not edit).\n"
+        "Format: https://framagit.org/chatons/chatonsinfos"
+    )
+    text = format_properties([], header=header) + "\n"
+    text += _section("File", _file_pairs("Organization", now)) + "\n"
+    text += _section(
+        "Organisation",
+        [
+            ("organization.name", name),
+            ("organization.description", description),
+            ("organization.website", website),
+            ("organization.contact.email", email),
+            ("organization.status.level", "ACTIVE"),
+            ("organization.country.code", code),
+            ("organization.geolocation.latitude", _format_degrees(latitude, 90.0, "Latitude")),
+            (
+                "organization.geolocation.longitude",
+                _format_degrees(longitude, 180.0, "Longitude"),
+            ),
+            ("organization.geolocation.address", city),
+        ],
+    )
+    if chatons_member_since is not None:
+        text += "\n" + _section(
+            "Member of CHATONS",
+            [
+                ("organization.memberof.chatons.startdate", chatons_member_since),
+                ("organization.memberof.chatons.status.level", "ACTIVE"),
+            ],
+        )
+    text += "\n" + _section("Subs", [("subs.coopub", service_url)])
+    return text
+
+
+def _format_degrees(value: float | None, bound: float, label: str) -> str | None:
+    """DECIMAL_DEGREE is ``^[+-]?\\d+[,.]\\d{1,8}$``: always a fraction, at most 8 digits."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or abs(value) > bound:
+        raise Malformed(f"{label} {value!r}", f"{label} must be within ±{bound:g}")
+    text = f"{value:.8f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
