@@ -13,6 +13,7 @@ class ActorKind(StrEnum):
     INSTANCE = "instance"
     COOP = "coop"
     MEMBER = "member"
+    DIRECTORY = "directory"
 
 
 class LocalActor(Model):

@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "models.activities",
     "models.delivery",
     "models.offers",
+    "models.directory",
 ]
 
 

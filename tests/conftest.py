@@ -34,6 +34,7 @@ TABLES = (
     "remote_actor",
     "offer",
     "api_token",
+    "directory_entry",
     "local_actor",
     "host",
 )

@@ -58,3 +58,55 @@ async def test_migrations_apply_on_a_fresh_database() -> None:
     assert applied.strip() == str(MIGRATIONS)
     # every Meta.indexes entry exists (queues, follows, key lookups): none silently dropped
     assert int(missing) == 0, (is_postgres(), missing)
+
+
+UPGRADE_SCRIPT = """
+import asyncio, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from models.db import tortoise_config
+
+async def main(url, first):
+    await migrate(config=tortoise_config(url), target=f"models.{first}")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    conn = connections.get("default")
+    now = "2026-01-01 00:00:00+00:00"
+    await conn.execute_query(
+        "INSERT INTO local_actor (id, kind, username, name, summary, locked, private_key_pem,"
+        " public_key_pem, created_at, updated_at) VALUES (1, 'coop', 'velos', '', '', false,"
+        " 'k', 'k', '" + now + "', '" + now + "')")
+    await conn.execute_query(
+        "INSERT INTO follow (ap_id, follower_uri, target_uri, local_target_id, state, created_at,"
+        " updated_at) VALUES ('https://x.example/f/1', 'https://x.example/u/z',"
+        " 'https://coop.test/c/velos', 1, 'accepted', '" + now + "', '" + now + "')")
+    await Tortoise.close_connections()
+    await migrate(config=tortoise_config(url))
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    conn = connections.get("default")
+    _, actors = await conn.execute_query("SELECT COUNT(*) AS n FROM local_actor")
+    _, follows = await conn.execute_query("SELECT COUNT(*) AS n FROM follow")
+    print(actors[0]["n"], follows[0]["n"])
+    await Tortoise.close_connections()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_upgrading_keeps_stored_rows() -> None:
+    """Every later migration runs over a database that already holds actors and follows."""
+    url = await fresh_database_url("upgrade")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        UPGRADE_SCRIPT,
+        url,
+        MIGRATIONS[0],
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["1", "1"]
