@@ -1,0 +1,347 @@
+"""The member's web pages: log in and out, post / edit / close / delete offers, search, my offers.
+
+Thin handlers over the same services as the JSON API (``federation.offers``,
+``federation.search``). Every POST checks the session's CSRF token first. Errors on these pages
+are always shown as HTML pages, whatever the ``Accept`` header says.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from activitypub.offer_input import InvalidOffer
+from federation import offers as service
+from federation.offers import CLOSED_STATES
+from federation.search import parse_search, search_offers
+from instance import sessions
+from instance.errors import status_for
+from instance.i18n import negotiate, translations
+from instance.offer_view import offer_to_api
+from instance.templating import env, render
+from instance.web_forms import (
+    ERROR_LABELS,
+    FORM_FIELDS,
+    FORMS,
+    KIND_LABELS,
+    check_form,
+    form_values,
+    new_offer_values,
+    offer_values,
+    register_template_helpers,
+    timezone_choices,
+    translate_message,
+)
+from models.actors import LocalActor
+from models.errors import CoopubError, Malformed
+from models.offers import Offer, OfferKind, OfferStatus
+
+log = logging.getLogger(__name__)
+register_template_helpers(env)
+
+NO_STORE = {"Cache-Control": "private, no-store"}
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def routes() -> list[Route]:
+    """To be listed before ``/offers/{uuid}`` and the actor paths, which would match them."""
+    offer = "/offers/{uuid:str}"
+    return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/search", search_page, methods=["GET"]),
+        Route("/my/offers", my_offers, methods=["GET"]),
+        Route("/offers/new", new_offer_page, methods=["GET"]),
+        Route("/offers/new", new_offer, methods=["POST"]),
+        Route(offer + "/edit", edit_offer_page, methods=["GET"]),
+        Route(offer + "/edit", edit_offer, methods=["POST"]),
+        Route(offer + "/delete", delete_offer_page, methods=["GET"]),
+        Route(offer + "/delete", delete_offer, methods=["POST"]),
+        Route(offer + "/close", close_offer, methods=["POST"]),
+        Route(offer + "/cancel", cancel_offer, methods=["POST"]),
+    ]
+
+
+def gettext(request: Request) -> Callable[[str], str]:
+    return translations(negotiate(request)).gettext
+
+
+def page(handler: Handler) -> Handler:
+    """Refusals on the web pages as an HTML page, in the page's language."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except CoopubError as exc:
+            status = status_for(exc)
+            log.info(
+                "request refused",
+                extra={"path": request.url.path, "status": status, "detail": exc.detail},
+            )
+            message = translate_message(exc.public_message, gettext(request))
+            context = {"status": status, "message": message, "errors": {}}
+            return render(request, "error.html", context, status, headers=NO_STORE)
+
+    return wrapper
+
+
+def safe_next(target: str | None, default: str = "/my/offers") -> str:
+    """Only a path on this site (no ``//host`` or backslash tricks)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+
+def see_other(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+def offer_path(offer: Offer) -> str:
+    return f"/offers/{offer.local_uuid}"
+
+
+def form_page(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    context = {"csrf_token": sessions.csrf_token(request), **context}
+    return render(request, template, context, status, headers=NO_STORE)
+
+
+# --- logging in -----------------------------------------------------------------------------
+
+
+@page
+async def login_page(request: Request) -> Response:
+    member = await sessions.current_member(request)
+    context = {
+        "member": member,
+        "next": safe_next(request.query_params.get("next")),
+        "username": "",
+        "failed": False,
+    }
+    return form_page(request, "login.html", context)
+
+
+@page
+async def login(request: Request) -> Response:
+    form = await sessions.checked_form(request)
+    username = (form.get("username") or "").strip()
+    password = form.get("password") or ""
+    target = safe_next(form.get("next"))
+    member = None
+    if isinstance(username, str) and isinstance(password, str) and username and password:
+        member = await sessions.authenticate(username[:64], password[:1024])
+    if member is None:
+        log.info("login refused", extra={"path": request.url.path, "username": username[:64]})
+        context = {"member": None, "next": target, "username": username, "failed": True}
+        return form_page(request, "login.html", context, 401)
+    sessions.log_in(request, member, request.app.state.fed.urls.actor(member))
+    log.info("logged in", extra={"member": member.username})
+    return see_other(target)
+
+
+@page
+async def logout(request: Request) -> Response:
+    await sessions.checked_form(request)
+    sessions.log_out(request)
+    return see_other("/")
+
+
+# --- posting and editing offers ---------------------------------------------------------------
+
+
+def _offer_form(
+    request: Request,
+    *,
+    kind: str | None,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    action: str = "/offers/new",
+    offer: Offer | None = None,
+    status: int = 200,
+) -> Response:
+    known = kind if kind in FORMS else None
+    context = {
+        "kind": known,
+        "kinds": KIND_LABELS,
+        "fieldsets": FORMS[known] if known else (),
+        "field_names": FORM_FIELDS.get(known or "", set()),
+        "error_labels": ERROR_LABELS,
+        "values": values,
+        "errors": errors or {},
+        "action": action,
+        "offer": offer,
+        "timezones": timezone_choices(values.get("timezone") or ""),
+    }
+    return form_page(request, "offer_form.html", context, status)
+
+
+@page
+async def new_offer_page(request: Request) -> Response:
+    if await sessions.current_member(request) is None:
+        return to_login(request)
+    kind = request.query_params.get("kind") or None
+    values = new_offer_values(kind or "", negotiate(request))
+    if kind is not None and kind not in FORMS:
+        errors = {"kind": "must be one of: ride, delivery_job, stay"}
+        return _offer_form(request, kind=None, values=values, errors=errors, status=400)
+    return _offer_form(request, kind=kind, values=values)
+
+
+@page
+async def new_offer(request: Request) -> Response:
+    form = await sessions.checked_form(request)
+    member = await sessions.current_member(request)
+    if member is None:
+        return to_login(request)
+    values = form_values(form)
+    try:
+        data = check_form(values)
+        offer = await service.create_offer(request.app.state.fed, member, data)
+    except InvalidOffer as exc:
+        kind = values.get("kind")
+        return _offer_form(request, kind=kind, values=values, errors=exc.errors, status=422)
+    return see_other(offer_path(offer))
+
+
+async def _own_offer(request: Request) -> tuple[LocalActor, Offer] | None:
+    member = await sessions.current_member(request)
+    if member is None:
+        return None
+    return member, await service.local_offer(member, request.path_params["uuid"])
+
+
+@page
+async def edit_offer_page(request: Request) -> Response:
+    own = await _own_offer(request)
+    if own is None:
+        return to_login(request)
+    _, offer = own
+    values = offer_values(offer_to_api(request.app.state.fed, offer, owner=True))
+    return _offer_form(
+        request, kind=values["kind"], values=values, action=f"{offer_path(offer)}/edit", offer=offer
+    )
+
+
+@page
+async def edit_offer(request: Request) -> Response:
+    form = await sessions.checked_form(request)
+    own = await _own_offer(request)
+    if own is None:
+        return to_login(request)
+    member, offer = own
+    fed = request.app.state.fed
+    values = form_values(form)
+    values["kind"] = OfferKind(offer.kind).value
+    try:
+        data = check_form(values, previous=offer_to_api(fed, offer, owner=True))
+        await service.update_offer(fed, member, offer, data)
+    except InvalidOffer as exc:
+        return _offer_form(
+            request,
+            kind=values["kind"],
+            values=values,
+            errors=exc.errors,
+            action=f"{offer_path(offer)}/edit",
+            offer=offer,
+            status=422,
+        )
+    return see_other(offer_path(offer))
+
+
+async def _change_status(request: Request, status: OfferStatus) -> Response:
+    await sessions.checked_form(request)
+    own = await _own_offer(request)
+    if own is None:
+        return to_login(request)
+    member, offer = own
+    await service.set_status(request.app.state.fed, member, offer, status)
+    return see_other(offer_path(offer))
+
+
+@page
+async def close_offer(request: Request) -> Response:
+    return await _change_status(request, OfferStatus.CLOSED)
+
+
+@page
+async def cancel_offer(request: Request) -> Response:
+    return await _change_status(request, OfferStatus.CANCELLED)
+
+
+@page
+async def delete_offer_page(request: Request) -> Response:
+    own = await _own_offer(request)
+    if own is None:
+        return to_login(request)
+    _, offer = own
+    return form_page(request, "offer_delete.html", {"offer": offer, "path": offer_path(offer)})
+
+
+@page
+async def delete_offer(request: Request) -> Response:
+    await sessions.checked_form(request)
+    own = await _own_offer(request)
+    if own is None:
+        return to_login(request)
+    member, offer = own
+    await service.delete_offer(request.app.state.fed, member, offer)
+    return see_other("/my/offers")
+
+
+# --- search and lists -------------------------------------------------------------------------
+
+
+@page
+async def search_page(request: Request) -> Response:
+    fed = request.app.state.fed
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    results: list[dict[str, Any]] = []
+    error = None
+    next_page = None
+    try:
+        params = parse_search(query)
+        found = await search_offers(params)
+    except Malformed as exc:
+        error = translate_message(exc.public_message, gettext(request))
+    else:
+        results = [offer_to_api(fed, o) for o in found]
+        if len(found) >= params.limit:
+            next_page = "?" + urlencode({**query, "offset": params.offset + params.limit})
+    context = {
+        "values": query,
+        "results": results,
+        "error": error,
+        "searched": bool(query),
+        "next_page": next_page,
+        "kinds": KIND_LABELS,
+    }
+    return render(request, "search.html", context, 400 if error else 200)
+
+
+@page
+async def my_offers(request: Request) -> Response:
+    member = await sessions.current_member(request)
+    if member is None:
+        return to_login(request)
+    fed = request.app.state.fed
+    offers = await Offer.filter(author_id=member.id).order_by("starts_at", "id")
+    items = [
+        {**offer_to_api(fed, o), "closed": o.status in CLOSED_STATES, "path": offer_path(o)}
+        for o in offers
+    ]
+    return form_page(request, "my_offers.html", {"offers": items, "member": member})

@@ -1,0 +1,174 @@
+"""Web sessions: who is logged in, the CSRF token of the session, and the language choice.
+
+The session is Starlette's signed cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure when the
+instance is served over https). It holds the member's id and a random CSRF token that every form
+of the web pages carries in a hidden field and every POST checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from instance.config import Config
+from instance.i18n import SUPPORTED
+from instance.passwords import verify_password
+from instance.requests import read_body
+from models.actors import ActorKind, LocalActor
+from models.errors import Blocked, Malformed
+
+SESSION_COOKIE = "coopub_session"
+SESSION_DAYS = 14
+LANG_COOKIE = "lang"
+CSRF_FIELD = "csrf_token"
+MAX_FORM = 64 * 1024
+MAX_FIELDS = 200
+
+
+class CsrfRefused(Blocked):
+    public_message = (
+        "This form has expired or did not come from this site. "
+        "Go back, reload the page and submit it again."
+    )
+
+
+class LanguageChoice:
+    """Remember the language switch (``?lang=fr``) in a cookie, which ``i18n.negotiate``
+    prefers over ``Accept-Language``: the choice then survives form posts and redirects."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = None
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"").decode("latin-1")
+            chosen = next((v for k, v in parse_qsl(query) if k == "lang"), None)
+        if chosen not in SUPPORTED:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = f"{LANG_COOKIE}={chosen}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax"
+                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+def middleware(config: Config) -> list[Middleware]:
+    # A key of its own for sessions, derived from the instance secret.
+    key = hashlib.sha256(f"coopub-session:{config.instance.secret_key}".encode()).hexdigest()
+    return [
+        Middleware(
+            SessionMiddleware,
+            secret_key=key,
+            session_cookie=SESSION_COOKIE,
+            max_age=SESSION_DAYS * 24 * 3600,
+            same_site="lax",
+            https_only=config.instance.scheme == "https",
+        ),
+        Middleware(LanguageChoice),
+    ]
+
+
+def _session(request: Request) -> dict[str, Any]:
+    return request.session if "session" in request.scope else {}
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (anonymous visitors get one too, for the
+    login form)."""
+    session = request.session
+    token = session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+async def read_form(request: Request) -> FormData:
+    """A bounded ``application/x-www-form-urlencoded`` body (the only kind our forms send)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise Malformed(f"form as {content_type!r}", "Expected a form (urlencoded)")
+    body = await read_body(request, MAX_FORM)
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Malformed("bad form body", "The form could not be read") from exc
+    return FormData(pairs)
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after checking its CSRF token against the session's (a POST that is
+    not a form cannot carry the token: refused the same way)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise CsrfRefused(f"POST as {content_type!r}, no CSRF token")
+    form = await read_form(request)
+    expected = _session(request).get("csrf")
+    given = form.get(CSRF_FIELD)
+    if (
+        not isinstance(expected, str)
+        or not isinstance(given, str)
+        or not secrets.compare_digest(expected.encode(), given.encode())
+    ):
+        raise CsrfRefused("CSRF token missing or wrong")
+    return form
+
+
+async def current_member(request: Request) -> LocalActor | None:
+    member_id = _session(request).get("member")
+    if not isinstance(member_id, int):
+        return None
+    member = await LocalActor.get_or_none(id=member_id, kind=ActorKind.MEMBER)
+    if member is None:
+        request.session.clear()
+    return member
+
+
+@cache
+def _dummy_hash() -> str:
+    from instance.passwords import hash_password
+
+    return hash_password("not a real password, for timing only")
+
+
+async def authenticate(username: str, password: str) -> LocalActor | None:
+    """The member with this username and password, or None (same work either way)."""
+    member = await LocalActor.get_or_none(username=username.strip().lower(), kind=ActorKind.MEMBER)
+    stored = member.password_hash if member and member.password_hash else None
+    stored = stored or await asyncio.to_thread(_dummy_hash)
+    ok = await asyncio.to_thread(verify_password, stored, password)
+    return member if ok and member is not None and member.password_hash else None
+
+
+def log_in(request: Request, member: LocalActor, actor_uri: str) -> None:
+    """A fresh session (and a fresh CSRF token) for this member."""
+    session = request.session
+    session.clear()
+    session["member"] = member.id
+    session["username"] = member.username
+    session["actor"] = actor_uri
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
