@@ -165,19 +165,25 @@ async def search_offers(params: SearchParams) -> list[Offer]:
         dest_longitude__gte=lon - dlon,
         dest_longitude__lte=lon + dlon,
     )
+    # The box is a superset of the circle: read it in time order, a page at a time (never the
+    # whole box: Tortoise builds every row of a query), and keep the exact matches.
+    ordered = query.filter(box | dest_box).order_by("starts_at", "id")
     found: list[Offer] = []
-    skipped = 0
-    # The box is a superset; filter exactly, keeping time order and honouring offset/limit.
-    async for offer in query.filter(box | dest_box).order_by("starts_at", "id"):
-        if not _within(offer, lat, lon, params.radius_km):
-            continue
-        if skipped < params.offset:
-            skipped += 1
-            continue
-        found.append(offer)
-        if len(found) >= params.limit:
-            break
-    return found
+    skipped, start, page_size = 0, 0, 2 * (params.offset + params.limit)
+    while True:
+        page = await ordered.offset(start).limit(page_size)
+        for offer in page:
+            if not _within(offer, lat, lon, params.radius_km):
+                continue
+            if skipped < params.offset:
+                skipped += 1
+                continue
+            found.append(offer)
+            if len(found) >= params.limit:
+                return found
+        if len(page) < page_size:
+            return found
+        start += page_size
 
 
 def _within(offer: Offer, lat: float, lon: float, radius: float) -> bool:
