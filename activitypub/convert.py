@@ -32,7 +32,12 @@ ACTOR_CONTEXT: list[Any] = [
     },
 ]
 ACTOR_TYPES = frozenset({"Person", "Group", "Service", "Application", "Organization"})
-AS_TYPE = {ActorKind.INSTANCE: "Application", ActorKind.COOP: "Group", ActorKind.MEMBER: "Person"}
+AS_TYPE = {
+    ActorKind.INSTANCE: "Application",
+    ActorKind.COOP: "Group",
+    ActorKind.MEMBER: "Person",
+    ActorKind.DIRECTORY: "Service",
+}
 
 
 def iso(moment: datetime) -> str:

@@ -12,6 +12,7 @@ from models.errors import Malformed
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
 
+DIRECTORY_USERNAME = "directory"
 _PREFIX = {ActorKind.COOP: "/c/", ActorKind.MEMBER: "/u/"}
 
 
@@ -34,6 +35,8 @@ class Urls:
     def actor_for(self, kind: ActorKind, username: str) -> str:
         if kind == ActorKind.INSTANCE:
             return f"{self.base}/actor"
+        if kind == ActorKind.DIRECTORY:
+            return f"{self.base}/directory"
         return f"{self.base}{_PREFIX[kind]}{username}"
 
     def key_id(self, actor: LocalActor) -> str:
@@ -77,6 +80,8 @@ class Urls:
             return None
         if parts.path == "/actor":
             return ActorKind.INSTANCE, self.hostname
+        if parts.path == "/directory":
+            return ActorKind.DIRECTORY, DIRECTORY_USERNAME
         for kind, prefix in _PREFIX.items():
             if parts.path.startswith(prefix):
                 name = parts.path[len(prefix) :]

@@ -14,9 +14,12 @@ from models.actors import ActorKind, LocalActor
 from models.errors import Conflict, Malformed
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
+RESERVED = frozenset({"directory", "actor", "admin", "api", "inbox", "instance", "root"})
 
 
 def check_username(username: str) -> str:
+    if username in RESERVED:
+        raise Malformed(f"reserved username {username!r}", f"The name {username} is reserved")
     if not USERNAME.match(username):
         raise Malformed(
             f"bad username {username!r}",
@@ -36,7 +39,7 @@ async def create_actor(
     email: str | None = None,
     password_hash: str | None = None,
 ) -> LocalActor:
-    if kind != ActorKind.INSTANCE:
+    if kind not in (ActorKind.INSTANCE, ActorKind.DIRECTORY):
         check_username(username)
     if await LocalActor.exists(username=username):
         raise Conflict(f"{username} exists", f"The name {username} is already taken")

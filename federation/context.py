@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from activitypub.urls import Urls
 from federation.http import FederationHttp, Signer
-from federation.settings import FederationSettings
+from federation.settings import DirectorySettings, FederationSettings
 from models.actors import ActorKind, LocalActor
 from models.errors import NotFound
 
@@ -28,12 +28,20 @@ class Federation:
     urls: Urls
     site: SiteInfo
     http: FederationHttp
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when work is queued, so in-process workers start at once instead of at the next poll."""
 
     @classmethod
-    def create(cls, settings: FederationSettings, base_url: str, site: SiteInfo) -> Federation:
-        return cls(settings, Urls(base_url), site, FederationHttp(settings, base_url))
+    def create(
+        cls,
+        settings: FederationSettings,
+        base_url: str,
+        site: SiteInfo,
+        directory: DirectorySettings | None = None,
+    ) -> Federation:
+        http = FederationHttp(settings, base_url)
+        return cls(settings, Urls(base_url), site, http, directory or DirectorySettings())
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -136,6 +136,21 @@ class FederationHttp:
         except ValueError as exc:
             raise Malformed(f"GET {url}: invalid JSON") from exc
 
+    async def get_text(
+        self, url: str, *, signer: Signer | None, accept: str = "text/plain"
+    ) -> bytes:
+        """GET a small non-JSON document (ChatonsInfos properties); 404/410 raise NotFound."""
+        response = await self.request("GET", url, signer=signer, headers={"Accept": accept})
+        if response.status_code in (404, 410):
+            raise NotFound(f"GET {url}: {response.status_code}")
+        if response.status_code >= 400:
+            raise RemoteUnavailable(
+                f"GET {url}: HTTP {response.status_code}", status=response.status_code
+            )
+        if len(response.content) > MAX_RESPONSE_BYTES:
+            raise Malformed(f"GET {url}: response too large")
+        return response.content
+
     async def post_activity(self, inbox: str, body: bytes, *, signer: Signer) -> httpx.Response:
         return await self.request(
             "POST",

@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from activitypub.apobject import APObject
-from activitypub.urls import host_of
+from activitypub.urls import DIRECTORY_USERNAME, host_of
 from federation.actors import actor_for_key, save_actor_document
 from federation.context import Federation
 from federation.delivery import host_answered
+from federation.directory import directory_actor, on_join
 from federation.follows import on_accept, on_follow, on_reject, on_undo_follow
 from federation.offers import (
     backfill,
@@ -32,7 +33,7 @@ from federation.queue import claim_due
 from federation.retry import next_delay
 from federation.signatures import ParsedSignature, parse_signature, verify_signature
 from models.activities import InboxItem, InboxState
-from models.actors import LocalActor, RemoteActor
+from models.actors import ActorKind, LocalActor, RemoteActor
 from models.errors import (
     CoopubError,
     KeyMismatch,
@@ -188,6 +189,16 @@ async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None
     raise NotFound(f"Delete of {act.object_id}: not something we keep")
 
 
+async def on_follow_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """A Follow of the directory actor is a request to be listed; others are plain follows."""
+    if fed.directory.enabled and act.object_id == fed.urls.actor_for(
+        ActorKind.DIRECTORY, DIRECTORY_USERNAME
+    ):
+        await on_join(fed, act, signer, await directory_actor())
+        return
+    await on_follow(fed, act, signer)
+
+
 async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     """Our follow was accepted: fetch the open offers already in the actor's outbox."""
     await on_accept(fed, act, signer)
@@ -195,7 +206,7 @@ async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteA
 
 
 HANDLERS: dict[str, Handler] = {
-    "Follow": on_follow,
+    "Follow": on_follow_any,
     "Accept": on_accept_and_backfill,
     "Create": on_create,
     "Announce": on_announce,

@@ -9,6 +9,7 @@ from federation.context import Federation
 from federation.http import VERSION
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
+from models.offers import Offer, OfferStatus
 
 SCHEMAS = ("2.0", "2.1")
 REPOSITORY = "https://github.com/coopub/coopub"
@@ -65,5 +66,15 @@ async def nodeinfo_document(fed: Federation, schema: str) -> dict[str, Any]:
             "nodeDescription": fed.site.description,
             "languages": list(fed.site.languages),
             "coops": await LocalActor.filter(kind=ActorKind.COOP).count(),
+            "offerKinds": sorted(
+                {
+                    str(k)
+                    for k in await Offer.filter(
+                        local_uuid__not_isnull=True, status=OfferStatus.OPEN
+                    )
+                    .distinct()
+                    .values_list("kind", flat=True)
+                }
+            ),
         },
     }

@@ -29,6 +29,7 @@ from activitypub.urls import PUBLIC, host_of
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
+from federation.directory import joined_inboxes, relay
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.errors import Blocked, CoopubError, Malformed, NotFound
@@ -83,8 +84,9 @@ async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:
 
 
 async def _audience(fed: Federation, author: LocalActor) -> tuple[list[str], LocalActor | None]:
+    """The author's and the coop's followers, and the directories this instance joined."""
     coop = await author.coop if author.coop_id else None
-    inboxes = set(await follower_inboxes(fed, author))
+    inboxes = set(await follower_inboxes(fed, author)) | set(await joined_inboxes(fed))
     if coop:
         inboxes |= set(await follower_inboxes(fed, coop))
     return sorted(inboxes), coop
@@ -262,6 +264,8 @@ async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None
         raise NotFound(f"Create of {act.object_id}: not an offer")
     offer = await store_remote_offer(raw, signer.ap_id)
     log.info("remote offer stored", extra={"offer": act.object_id, "stored": offer is not None})
+    if offer is not None:
+        await relay(fed, offer.ap_id, signer)
 
 
 async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
@@ -272,7 +276,8 @@ async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -
     existing = await Offer.get_or_none(ap_id=act.object_id or "")
     if existing is not None and existing.author_uri != signer.ap_id:
         raise Blocked(f"{signer.ap_id} updated an offer of {existing.author_uri}")
-    await store_remote_offer(raw, signer.ap_id)
+    stored = await store_remote_offer(raw, signer.ap_id)
+    await relay(fed, stored.ap_id if stored else str(act.object_id), signer)
     return True
 
 
@@ -282,6 +287,7 @@ async def on_delete_offer(fed: Federation, act: APObject, signer: RemoteActor) -
     ).delete()
     if deleted:
         log.info("remote offer deleted", extra={"offer": act.object_id})
+        await relay(fed, str(act.object_id), signer)
     return bool(deleted)
 
 
@@ -298,13 +304,12 @@ async def fetch_remote_offer(fed: Federation, uri: str) -> Offer | None:
 
 
 async def on_announce(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    """A coop (or a directory) boosts an offer: its author is someone else, so the object is
-    fetched from its origin rather than trusted from the announcer."""
+    """A coop or a directory boosts an offer: its author is someone else, so the object is
+    fetched from its origin rather than trusted from the announcer. A directory announces
+    changes and deletions the same way: a copy whose origin now answers 404/410 is dropped."""
     uri = act.object_id
     if not uri:
         raise NotFound("Announce without object")
-    if await Offer.exists(ap_id=uri):
-        return
     if fed.urls.is_local(uri):
         return
     embedded = act.object
@@ -312,6 +317,9 @@ async def on_announce(fed: Federation, act: APObject, signer: RemoteActor) -> No
         raise NotFound(f"Announce of {uri}: not an offer")
     try:
         await fetch_remote_offer(fed, uri)
+    except NotFound:
+        gone = await Offer.filter(ap_id=uri, local_uuid__isnull=True).delete()
+        log.info("announced offer gone at its origin", extra={"offer": uri, "dropped": gone})
     except Malformed as exc:
         raise NotFound(f"Announce of {uri}: {exc}") from exc
 

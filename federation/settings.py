@@ -25,3 +25,18 @@ class FederationSettings:
     per_host_concurrency: int = 4
     worker_batch_size: int = 20
     worker_poll_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    """Directory mode: this instance lists other instances and relays their public offers."""
+
+    enabled: bool = False
+    admission: str = "manual"
+    """``open``: every candidate that passes the checks is admitted; ``manual``: an operator
+    admits or rejects (``coopub directory admit|reject DOMAIN``)."""
+    name: str = ""
+    description: str = ""
+    refresh_hours: float = 24.0
+    unreachable_days: float = 7.0
+    remove_days: float = 30.0

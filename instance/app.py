@@ -11,9 +11,11 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from federation.context import Federation, SiteInfo
+from federation.directory import ensure_directory_actor
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
-from instance.routes import actors, api, inbox, offers, pages, wellknown
+from instance.routes import actors, api, directory, inbox, offers, pages, web, wellknown
+from instance.sessions import middleware as session_middleware
 from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
@@ -27,13 +29,16 @@ def build_federation(config: Config) -> Federation:
         description=config.instance.description,
         languages=config.instance.languages,
     )
-    return Federation.create(config.federation, config.instance.base_url, site)
+    return Federation.create(
+        config.federation, config.instance.base_url, site, directory=config.directory
+    )
 
 
 def routes() -> list[Route]:
     collection = "/{collection:str}"
     return [
         Route("/", pages.home),
+        *web.routes(),
         Route("/authorize_interaction", pages.authorize_interaction),
         Route("/.well-known/webfinger", wellknown.webfinger),
         Route("/.well-known/host-meta", wellknown.host_meta),
@@ -41,6 +46,11 @@ def routes() -> list[Route]:
         Route("/nodeinfo/{schema:str}", wellknown.nodeinfo),
         Route("/inbox", inbox.inbox, methods=["POST"]),
         Route("/actor", actors.actor),
+        Route("/directory", actors.actor),
+        Route("/directory/inbox", inbox.inbox, methods=["POST"]),
+        Route("/directory/instances", directory.listing),
+        Route("/directory" + collection, actors.collection),
+        Route("/.well-known/chatonsinfos/{name:str}", directory.chatonsinfos),
         Route("/actor/inbox", inbox.inbox, methods=["POST"]),
         Route("/actor" + collection, actors.collection),
         Route("/activities/{uuid:str}", actors.activity),
@@ -70,6 +80,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await open_db(config.database_url)
         fed = build_federation(config)
+        if config.directory.enabled:
+            await ensure_directory_actor(config.directory.name, config.directory.description)
         app.state.fed = fed
         stop = asyncio.Event()
         task = asyncio.create_task(run_forever(fed, stop)) if with_worker else None
@@ -84,6 +96,7 @@ def create_app(
 
     app = Starlette(
         routes=routes(),
+        middleware=session_middleware(config),
         exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
         lifespan=None if fed else lifespan,
     )

@@ -14,9 +14,11 @@ from pathlib import Path
 import uvicorn
 from tortoise.expressions import Q
 
+from federation import directory
 from federation.accounts import create_actor, ensure_instance_actor, update_profile
 from federation.context import Federation
 from federation.delivery import deliver_due, queue_stats
+from federation.directory import ensure_directory_actor
 from federation.follows import decide, follow, unfollow
 from federation.local import list_actors
 from instance import __version__
@@ -28,6 +30,7 @@ from instance.passwords import hash_password
 from instance.worker import run_forever
 from models.actors import ActorKind, LocalActor
 from models.db import apply_migrations, close_db, open_db
+from models.directory import DirectoryEntry
 from models.errors import CoopubError, NotFound
 from models.follows import Follow, FollowState
 
@@ -45,6 +48,9 @@ async def _setup_database(config: Config) -> None:
             build_federation(config).urls.hostname, config.instance.title
         )
         print(f"instance actor: {config.instance.base_url}/actor ({actor.username})")
+        if config.directory.enabled:
+            await ensure_directory_actor(config.directory.name, config.directory.description)
+            print(f"directory actor: {config.instance.base_url}/directory")
     finally:
         await close_db()
 
@@ -253,6 +259,60 @@ async def cmd_token_create(fed: Federation, args: argparse.Namespace) -> None:
 
 
 @with_db
+async def cmd_directory(fed: Federation, args: argparse.Namespace) -> None:
+    action = args.action
+    if action == "join":
+        record = await directory.join(fed, args.target)
+        await _send_now(fed, await fed.instance_actor())
+        for _ in range(int(args.wait * 10)):
+            await record.refresh_from_db()
+            if record.state != FollowState.PENDING:
+                break
+            await asyncio.sleep(0.1)
+        print(f"{record.target_uri}\t{_membership(record.state)}")
+    elif action == "leave":
+        await directory.leave(fed, args.target)
+        await _send_now(fed, await fed.instance_actor())
+        print(f"left {args.target}")
+    elif action == "status":
+        rows = await directory.memberships(fed)
+        for record in rows:
+            print(f"{record.target_uri}\t{_membership(record.state)}")
+        if not rows:
+            print("this instance has not asked to join any directory")
+    elif action in ("admit", "reject"):
+        if action == "admit":
+
+            def progress(done: int, total: int) -> None:
+                print(f"backfill {done}/{total}", flush=True)
+
+            count = await directory.admit(fed, args.target, progress)
+            print(f"admitted {args.target}; {count} offer(s) sent to it")
+        else:
+            await directory.reject(fed, args.target)
+            print(f"rejected {args.target}")
+        await _send_now(fed, await directory.directory_actor())
+        while await deliver_due(fed, actor=await directory.directory_actor()):
+            pass
+    elif action == "list":
+        for entry in await DirectoryEntry.all().order_by("state", "domain"):
+            checks = ",".join(k for k, v in (entry.checks or {}).items() if v is True)
+            print(f"{entry.domain}\t{entry.state.value}\t{entry.source or 'joined'}\t{checks}")
+    elif action == "mirror":
+        record = await directory.mirror(fed, args.target)
+        await _send_now(fed, await directory.directory_actor())
+        print(f"mirroring {record.target_uri}: {record.state.value}")
+    elif action == "refresh":
+        checked = await directory.refresh_entries(fed)
+        merged = await directory.merge_mirrors(fed)
+        print(f"rechecked {checked}, merged {merged}")
+
+
+def _membership(state: FollowState) -> str:
+    return {"pending": "pending", "accepted": "admitted", "rejected": "rejected"}[state.value]
+
+
+@with_db
 async def cmd_queue(fed: Federation, args: argparse.Namespace) -> None:
     for state, count in (await queue_stats()).items():
         print(f"{state}\t{count}")
@@ -340,6 +400,31 @@ def parser() -> argparse.ArgumentParser:
     tcreate.add_argument("member")
     tcreate.add_argument("--label", default="")
     tcreate.set_defaults(func=cmd_token_create)
+
+    dirp = sub.add_parser("directory", help="instance directories").add_subparsers(
+        dest="action", required=True
+    )
+    for action, helptext in (
+        ("join", "ask a directory (https://…) to list this instance"),
+        ("leave", "leave a directory"),
+        ("admit", "directory mode: admit a candidate DOMAIN"),
+        ("reject", "directory mode: reject a candidate DOMAIN"),
+        ("mirror", "directory mode: mirror another directory's listing (https://…)"),
+    ):
+        d = dirp.add_parser(action, help=helptext)
+        d.add_argument("target")
+        if action == "join":
+            d.add_argument("--wait", type=float, default=10.0)
+        d.set_defaults(func=cmd_directory)
+    dirp.add_parser("status", help="directories joined and their answer").set_defaults(
+        func=cmd_directory
+    )
+    dirp.add_parser("list", help="directory mode: candidates and entries").set_defaults(
+        func=cmd_directory
+    )
+    dirp.add_parser(
+        "refresh", help="directory mode: recheck entries, merge mirrors now"
+    ).set_defaults(func=cmd_directory)
 
     sub.add_parser("queue", help="delivery queue counts").set_defaults(func=cmd_queue)
     return p

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from federation.settings import FederationSettings
+from federation.settings import DirectorySettings, FederationSettings
 from models.errors import CoopubError
 
 
@@ -54,6 +54,7 @@ class Config:
     database_url: str
     server: ServerSettings = field(default_factory=ServerSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     path: Path | None = None
 
 
@@ -86,7 +87,7 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
-    sections = {"instance", "database", "server", "federation"}
+    sections = {"instance", "database", "server", "federation", "directory"}
     unknown = sorted(set(data) - sections)
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
@@ -108,8 +109,16 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         database_url=resolve_database_url(url, base_dir),
         server=_build(ServerSettings, "server", data.get("server", {})),
         federation=_build(FederationSettings, "federation", data.get("federation", {})),
+        directory=_directory(data.get("directory", {})),
         path=path,
     )
+
+
+def _directory(data: dict[str, Any]) -> DirectorySettings:
+    settings = _build(DirectorySettings, "directory", data)
+    if settings.admission not in ("open", "manual"):
+        raise ConfigError("[directory] admission must be 'open' or 'manual'")
+    return settings
 
 
 def load_config(path: Path | None = None) -> Config:

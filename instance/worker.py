@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import deliver_due
+from federation.directory import merge_mirrors, refresh_entries
 from federation.inbox import process_due
 from federation.offers import expire_offers
 from models.actors import RemoteActor
@@ -57,6 +58,9 @@ async def run_forever(fed: Federation, stop: asyncio.Event) -> None:
             handled = await run_once(fed)
             if datetime.now(UTC) >= next_upkeep:
                 await refresh_stale_actors(fed)
+                if fed.directory.enabled:
+                    await refresh_entries(fed)
+                    await merge_mirrors(fed)
                 next_upkeep = datetime.now(UTC) + UPKEEP_EVERY
         except Exception:  # a supervisor loop: log whatever went wrong and keep going
             log.exception("worker pass failed")

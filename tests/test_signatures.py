@@ -57,8 +57,15 @@ def _check(
 
 
 def _post(body: bytes = BODY, url: str = INBOX, now: datetime = NOW) -> dict[str, str]:
-    return sign_request("POST", url, {"Content-Type": "application/activity+json"}, body,
-                        KEY_ID, PRIVATE_PEM, now=now)
+    return sign_request(
+        "POST",
+        url,
+        {"Content-Type": "application/activity+json"},
+        body,
+        KEY_ID,
+        PRIVATE_PEM,
+        now=now,
+    )
 
 
 def _cavage(
@@ -127,8 +134,15 @@ def test_keypair_pem_forms() -> None:
 
 
 def test_sign_request_headers_like_mastodon() -> None:
-    headers = sign_request("POST", "https://remote.example:8443/inbox?x=1", {"host": "stale"},
-                           BODY, KEY_ID, PRIVATE_PEM, now=NOW)
+    headers = sign_request(
+        "POST",
+        "https://remote.example:8443/inbox?x=1",
+        {"host": "stale"},
+        BODY,
+        KEY_ID,
+        PRIVATE_PEM,
+        now=NOW,
+    )
     assert headers["Host"] == "remote.example:8443"
     assert "host" not in headers
     assert headers["Date"] == "Sun, 22 Nov 2026 14:31:16 GMT"
@@ -193,8 +207,9 @@ def test_rfc9421_b26_ed25519_vector() -> None:
     }
     when = datetime(2021, 4, 20, 2, 7, 55, tzinfo=UTC)
     # The vector signs no content-digest, so verify it as a body-less request.
-    parsed = _check("POST", "http://example.com/foo?param=Value&Pet=dog", headers, None,
-                    public_pem, when)
+    parsed = _check(
+        "POST", "http://example.com/foo?param=Value&Pet=dog", headers, None, public_pem, when
+    )
     assert parsed.scheme == "rfc9421"
     assert parsed.algorithm is None
     assert parsed.created == datetime(2021, 4, 20, 2, 7, 53, tzinfo=UTC)
@@ -212,13 +227,16 @@ def test_rfc9421_b22_signature_base_is_byte_exact() -> None:
         "signature": "sig-b22=:AAAA:",
     }
     parsed = parse_signature("POST", "http://example.com/foo?param=Value&Pet=dog", headers)
-    assert parsed.signing_base == (
-        '"@authority": example.com\n'
-        f'"content-digest": {digest}\n'
-        '"@query-param";name="Pet": dog\n'
-        '"@signature-params": ("@authority" "content-digest" "@query-param";name="Pet")'
-        ';created=1618884473;keyid="test-key-rsa-pss";tag="header-example"'
-    ).encode()
+    assert (
+        parsed.signing_base
+        == (
+            '"@authority": example.com\n'
+            f'"content-digest": {digest}\n'
+            '"@query-param";name="Pet": dog\n'
+            '"@signature-params": ("@authority" "content-digest" "@query-param";name="Pet")'
+            ';created=1618884473;keyid="test-key-rsa-pss";tag="header-example"'
+        ).encode()
+    )
     assert parsed.covered == ("@authority", "content-digest", '@query-param;name="Pet"')
 
 
@@ -234,8 +252,9 @@ def test_post_round_trip() -> None:
 
 def test_get_round_trip() -> None:
     url = "https://remote.example/users/bob?page=2"
-    headers = sign_request("GET", url, {"Accept": "application/activity+json"}, None, KEY_ID,
-                           PRIVATE_PEM, now=NOW)
+    headers = sign_request(
+        "GET", url, {"Accept": "application/activity+json"}, None, KEY_ID, PRIVATE_PEM, now=NOW
+    )
     assert headers["Accept"] == "application/activity+json"
     assert _check("GET", url, headers, None).covered == ("(request-target)", "host", "date")
 
@@ -257,15 +276,25 @@ class _Request:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _hms_sign(algorithm: type[algorithms.HTTPSignatureAlgorithm], private_pem: bytes,
-              *, include_alg: bool = True) -> dict[str, str]:
+def _hms_sign(
+    algorithm: type[algorithms.HTTPSignatureAlgorithm],
+    private_pem: bytes,
+    *,
+    include_alg: bool = True,
+) -> dict[str, str]:
     request = _Request("POST", INBOX, {"Host": "remote.example", "Content-Type": "text/json"})
     signer = HTTPMessageSigner(
         signature_algorithm=algorithm,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={KEY_ID: private_pem}),
     )
-    signer.sign(request, key_id=KEY_ID, created=NOW, include_alg=include_alg, body=BODY,
-                covered_component_ids=("@method", "@authority", "@target-uri", "content-digest"))
+    signer.sign(
+        request,
+        key_id=KEY_ID,
+        created=NOW,
+        include_alg=include_alg,
+        body=BODY,
+        covered_component_ids=("@method", "@authority", "@target-uri", "content-digest"),
+    )
     return request.headers
 
 
@@ -288,11 +317,14 @@ def test_rfc9421_pss_without_alg_is_inferred() -> None:
 
 def test_rfc9421_ed25519_from_http_message_signatures() -> None:
     key = ed25519.Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     headers = _hms_sign(algorithms.ED25519, private_pem)
     assert _check("POST", INBOX, headers, BODY, public_pem).algorithm == "ed25519"
     with pytest.raises(SignatureInvalid, match="does not match the key type"):
@@ -302,8 +334,9 @@ def test_rfc9421_ed25519_from_http_message_signatures() -> None:
 def test_gotosocial_style_hs2019_with_created_and_expires() -> None:
     created = int(NOW.timestamp()) - 5
     covered = ["(request-target)", "(created)", "(expires)", "host", "date", "digest"]
-    headers = _cavage("POST", INBOX, _base_values(), covered,
-                      extra={"created": created, "expires": created + 120})
+    headers = _cavage(
+        "POST", INBOX, _base_values(), covered, extra={"created": created, "expires": created + 120}
+    )
     parsed = _check("POST", INBOX, headers, BODY)
     assert parsed.algorithm == "hs2019"
     assert parsed.signing_base.startswith(
@@ -317,11 +350,14 @@ def test_gotosocial_plain_hs2019_and_ed25519_key() -> None:
     covered = ["(request-target)", "host", "date", "digest"]
     _check("POST", INBOX, _cavage("POST", INBOX, _base_values(), covered), BODY)
     key = ed25519.Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     headers = _cavage("POST", INBOX, _base_values(), covered, private_pem=private_pem)
     _check("POST", INBOX, headers, BODY, public_pem)
 

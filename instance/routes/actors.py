@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from activitypub.convert import actor_to_as
 from federation import collections
+from federation.directory import directory_actor
 from federation.inbox import verify_request
 from federation.local import actor_counts, get_local_actor
 from instance.negotiation import AS2Response, wants_as2
@@ -43,16 +44,21 @@ async def local_actor_at(prefix: str, username: str) -> LocalActor:
 
 async def _actor(request: Request) -> LocalActor:
     prefix = request.path_params.get("prefix")
-    if prefix is None:
-        return await request.app.state.fed.instance_actor()
-    return await local_actor_at(prefix, request.path_params["username"])
+    if prefix is not None:
+        return await local_actor_at(prefix, request.path_params["username"])
+    if request.url.path.startswith("/directory"):
+        return await directory_actor()
+    return await request.app.state.fed.instance_actor()
 
 
 async def actor(request: Request) -> Response:
     fed = request.app.state.fed
     local = await _actor(request)
-    if wants_as2(request) or local.kind == ActorKind.INSTANCE:
-        if local.kind != ActorKind.INSTANCE:  # the instance actor stays public: key fetches
+    public = local.kind in (ActorKind.INSTANCE, ActorKind.DIRECTORY)
+    if local.kind == ActorKind.DIRECTORY and not wants_as2(request):
+        return RedirectResponse("/directory/instances", status_code=303)
+    if wants_as2(request) or public:
+        if not public:  # the instance and directory actors stay public: key fetches, joins
             await require_signed_fetch(request)
         return AS2Response(actor_to_as(local, fed.urls))
     counts = await actor_counts(fed, local)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from federation.directory import directory_actor
 from federation.inbox import store_incoming, verify_incoming
 from instance.requests import read_body, target_uri
 from instance.routes.actors import local_actor_at
@@ -16,6 +17,8 @@ async def _recipient(request: Request) -> LocalActor | None:
     if prefix is None:
         if request.url.path == "/actor/inbox":
             return await request.app.state.fed.instance_actor()
+        if request.url.path == "/directory/inbox":
+            return await directory_actor()
         return None  # shared inbox
     return await local_actor_at(prefix, request.path_params["username"])
 

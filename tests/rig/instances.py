@@ -69,7 +69,9 @@ class Instance:
         return {**os.environ, "COOPUB_CONFIG": str(self.config_path)}
 
     @classmethod
-    async def create(cls, name: str, root: Path, **federation: Any) -> Instance:
+    async def create(
+        cls, name: str, root: Path, *, listing: dict[str, Any] | None = None, **federation: Any
+    ) -> Instance:
         directory = root / name
         directory.mkdir(parents=True, exist_ok=True)
         instance = cls(name, directory, free_port(), await fresh_database_url(name))
@@ -91,6 +93,8 @@ class Instance:
         text = instance.config_path.read_text()
         for key, value in {"worker_poll_seconds": 0.1, **federation}.items():
             text = set_setting(text, "federation", key, value)
+        for key, value in (listing or {}).items():
+            text = set_setting(text, "directory", key, value)
         instance.config_path.write_text(text)
         await instance.start()
         return instance
@@ -113,6 +117,13 @@ class Instance:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+
+    def configure(self, section: str, **values: Any) -> None:
+        """Change settings in instance.toml (takes effect at the next start)."""
+        text = self.config_path.read_text()
+        for key, value in values.items():
+            text = set_setting(text, section, key, value)
+        self.config_path.write_text(text)
 
     async def stop(self) -> None:
         if self.process and self.process.returncode is None:
@@ -212,6 +223,13 @@ class Rig:
             await asyncio.sleep(0.1)
         logs = "\n".join(f"--- {i.name}\n{i.log()[-3000:]}" for i in self.instances)
         raise TimeoutError(f"queues not drained in {within} s\n{logs}")
+
+    def configure(self, section: str, **values: Any) -> None:
+        """Change settings in instance.toml (takes effect at the next start)."""
+        text = self.config_path.read_text()
+        for key, value in values.items():
+            text = set_setting(text, section, key, value)
+        self.config_path.write_text(text)
 
     async def stop(self) -> None:
         await asyncio.gather(*(i.stop() for i in self.instances))

@@ -253,5 +253,3 @@ def closed_port() -> Any:
         yield sock.getsockname()[1]
     finally:
         sock.close()
-
-

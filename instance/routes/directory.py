@@ -1,0 +1,68 @@
+"""The directory listing (HTML and AS2 on one URL) and our own ChatonsInfos files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from federation import directory
+from federation.chatonsinfos import service_properties
+from federation.http import VERSION
+from federation.nodeinfo import REPOSITORY
+from instance.negotiation import AS2Response, wants_as2
+from instance.templating import render
+from models.errors import NotFound
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}.get(
+        (value or "").lower()
+    )
+
+
+async def listing(request: Request) -> Response:
+    fed = request.app.state.fed
+    if not fed.directory.enabled:
+        raise NotFound("directory mode is off", "This instance runs no directory")
+    q = request.query_params
+    filters = {
+        "kind": q.get("kind") or None,
+        "country": q.get("country") or None,
+        "chatons": _flag(q.get("chatons")),
+        "open_registrations": _flag(q.get("open")),
+    }
+    entries = await directory.listing(**filters)
+    url = f"{fed.urls.base}/directory/instances"
+    if wants_as2(request):
+        return AS2Response(directory.listing_document(fed, entries, url))
+    return render(
+        request,
+        "directory.html",
+        {
+            "entries": [directory.entry_to_json(fed, e) for e in entries],
+            "filters": q,
+            "name": fed.directory.name,
+            "description": fed.directory.description,
+        },
+        headers={"Vary": "Accept, Accept-Language, Cookie"},
+    )
+
+
+async def chatonsinfos(request: Request) -> Response:
+    """``/.well-known/chatonsinfos/service.properties``: what this instance is, for CHATONS
+    statistics and for directories checking a candidate."""
+    fed = request.app.state.fed
+    if request.path_params["name"] != "service.properties":
+        raise NotFound("no such ChatonsInfos file")
+    text = service_properties(
+        name=fed.site.title,
+        description=fed.site.description,
+        website=fed.urls.base,
+        version=VERSION,
+        registration_open=fed.site.open_registrations,
+        source_url=REPOSITORY,
+        now=datetime.now(UTC),
+    )
+    return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
