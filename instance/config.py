@@ -49,12 +49,28 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class OrganizationSettings:
+    """Who runs this instance, published as ChatonsInfos ``organization.properties``."""
+
+    name: str = ""
+    description: str = ""
+    website: str = ""
+    email: str = ""
+    country_code: str = ""
+    city: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    chatons_member_since: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     instance: InstanceSettings
     database_url: str
     server: ServerSettings = field(default_factory=ServerSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    organization: OrganizationSettings = field(default_factory=OrganizationSettings)
     path: Path | None = None
 
 
@@ -87,7 +103,7 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
-    sections = {"instance", "database", "server", "federation", "directory"}
+    sections = {"instance", "database", "server", "federation", "directory", "organization"}
     unknown = sorted(set(data) - sections)
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
@@ -110,6 +126,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         server=_build(ServerSettings, "server", data.get("server", {})),
         federation=_build(FederationSettings, "federation", data.get("federation", {})),
         directory=_directory(data.get("directory", {})),
+        organization=_build(OrganizationSettings, "organization", data.get("organization", {})),
         path=path,
     )
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from federation import directory
-from federation.chatonsinfos import service_properties
+from federation.chatonsinfos import organization_properties, service_properties
 from federation.http import VERSION
 from federation.nodeinfo import REPOSITORY
 from instance.negotiation import AS2Response, wants_as2
@@ -54,7 +54,10 @@ async def chatonsinfos(request: Request) -> Response:
     """``/.well-known/chatonsinfos/service.properties``: what this instance is, for CHATONS
     statistics and for directories checking a candidate."""
     fed = request.app.state.fed
-    if request.path_params["name"] != "service.properties":
+    name = request.path_params["name"]
+    if name == "organization.properties":
+        return _organization(request)
+    if name != "service.properties":
         raise NotFound("no such ChatonsInfos file")
     text = service_properties(
         name=fed.site.title,
@@ -63,6 +66,27 @@ async def chatonsinfos(request: Request) -> Response:
         version=VERSION,
         registration_open=fed.site.open_registrations,
         source_url=REPOSITORY,
+        now=datetime.now(UTC),
+    )
+    return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
+
+
+def _organization(request: Request) -> Response:
+    fed = request.app.state.fed
+    org = request.app.state.config.organization
+    if not org.name:
+        raise NotFound("no [organization] configured", "No organization.properties here")
+    text = organization_properties(
+        name=org.name,
+        description=org.description,
+        website=org.website or fed.urls.base,
+        email=org.email,
+        country_code=org.country_code or None,
+        city=org.city or None,
+        latitude=org.latitude,
+        longitude=org.longitude,
+        chatons_member_since=org.chatons_member_since or None,
+        service_url=f"{fed.urls.base}/.well-known/chatonsinfos/service.properties",
         now=datetime.now(UTC),
     )
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
