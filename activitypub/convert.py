@@ -15,7 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
-from activitypub.urls import PUBLIC, Urls, host_of
+from activitypub.urls import PUBLIC, PUBLIC_ALIASES, Urls, host_of
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
 
@@ -214,8 +214,7 @@ def update_actor(activity_id: str, actor_doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_public(activity: dict[str, Any]) -> bool:
-    from_to = APObject(activity).audience
-    return PUBLIC in from_to or "as:Public" in from_to or "Public" in from_to
+    return bool(PUBLIC_ALIASES.intersection(APObject(activity).audience))
 
 
 # --- collections ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activitypub.apobject import APObject
+from activitypub.convert import iso
 from activitypub.urls import DIRECTORY_USERNAME, PUBLIC, host_of
 from federation.accounts import create_actor
 from federation.chatonsinfos import ChatonsInfo, chatons_info, decode_properties, parse_properties
@@ -280,7 +281,7 @@ def _announce(fed: Federation, directory: LocalActor, object_id: str) -> dict[st
         "object": object_id,
         "to": [PUBLIC],
         "cc": [fed.urls.followers(directory)],
-        "published": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "published": iso(datetime.now(UTC)),
     }
 
 

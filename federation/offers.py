@@ -17,7 +17,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from activitypub.apobject import APObject, first_id
-from activitypub.convert import AS2_CONTEXT
+from activitypub.convert import AS2_CONTEXT, iso
 from activitypub.offer_input import parse_offer_input
 from activitypub.offers import (
     as_to_offer_fields,
@@ -102,7 +102,7 @@ def _wrap(kind: str, fed: Federation, actor_id: str, obj: Any, cc: list[str]) ->
         "object": obj,
         "to": [PUBLIC],
         "cc": cc,
-        "published": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "published": iso(datetime.now(UTC)),
     }
 
 
