@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import offer_samples as samples
 from tests.rig.fedify_peer import FedifyPeer, node_available
 from tests.rig.instances import Instance, Rig
 
@@ -108,3 +109,33 @@ def _header(request: dict[str, Any], name: str) -> str | None:
             if key.lower() == name:
                 return str(value)
     return None
+
+
+async def test_peer_receives_offers_as_notes(setup: tuple[Rig, FedifyPeer]) -> None:
+    """Fedify parses our offer (a Note with FEP-0837 terms in an inline context) and the coop's
+    boost of it: what Mastodon-like servers see."""
+    rig, peer = setup
+    (instance,) = rig.instances
+    alice = f"{instance.base_url}/u/alice"
+    await peer.follow(alice)
+    await peer.wait_for(lambda s: s["following"].get(alice) == "accepted")
+    token = (await instance.ok("token", "create", "alice")).strip()
+    async with httpx.AsyncClient(base_url=instance.base_url) as client:
+        r = await client.post(
+            "/api/v1/offers", json=samples.ride(), headers={"Authorization": f"Bearer {token}"}
+        )
+    assert r.status_code == 201, r.text
+    offer_id = r.json()["ap_id"]
+    await rig.drain()
+    state = await peer.wait_for(
+        lambda s: (
+            any(x["type"] == "Create" and x["actor"] == alice for x in s["received"])
+            and any(x["type"] == "Announce" for x in s["received"])
+        )
+    )
+    create = next(x for x in state["received"] if x["type"] == "Create" and x["actor"] == alice)
+    note = create["json"]["object"]
+    assert note["type"] == "Note" and note["id"] == offer_id
+    assert samples.ride()["title"].split(" ")[0] in note["content"]
+    boost = next(x for x in state["received"] if x["type"] == "Announce")
+    assert boost["actor"] == f"{instance.base_url}/c/velos"
