@@ -317,9 +317,11 @@ async def on_announce(fed: Federation, act: APObject, signer: RemoteActor) -> No
         raise NotFound(f"Announce of {uri}: not an offer")
     try:
         await fetch_remote_offer(fed, uri)
-    except NotFound:
+    except NotFound as exc:
         gone = await Offer.filter(ap_id=uri, local_uuid__isnull=True).delete()
-        log.info("announced offer gone at its origin", extra={"offer": uri, "dropped": gone})
+        if not gone:
+            raise NotFound(f"Announce of {uri}: nothing there, nothing here") from exc
+        log.info("announced offer gone at its origin", extra={"offer": uri})
     except Malformed as exc:
         raise NotFound(f"Announce of {uri}: {exc}") from exc
 

@@ -104,6 +104,16 @@ async def test_directory_lists_relays_and_mirrors(network: list[Instance], tmp_p
         )
     assert page.status_code == 200 and "Instance i1" in page.text and "Instance i2" not in page.text
 
+    # a deletion on i1 reaches i2 through the directory too (i2 finds it gone at its origin)
+    stay_id = r.json()["id"]
+    async with httpx.AsyncClient(base_url=i1.base_url) as client:
+        gone = await client.delete(
+            f"/api/v1/offers/{stay_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert gone.status_code == 204
+    await rig.drain()
+    assert await _offers(i2) == {samples.ride()["title"]}
+
     # a second directory mirrors the first and lists the same entries, marked with their source
     d2 = await Instance.create("dir2", tmp_path, listing={"enabled": True, "admission": "open"})
     try:
