@@ -14,7 +14,18 @@ from federation.context import Federation, SiteInfo
 from federation.directory import ensure_directory_actor
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
-from instance.routes import actors, api, directory, inbox, offers, pages, web, wellknown
+from instance.routes import (
+    actors,
+    admin,
+    api,
+    directory,
+    inbox,
+    offers,
+    pages,
+    settings,
+    web,
+    wellknown,
+)
 from instance.sessions import middleware as session_middleware
 from instance.worker import run_forever
 from models.db import close_db, open_db
@@ -39,6 +50,8 @@ def routes() -> list[Route]:
     return [
         Route("/", pages.home),
         *web.routes(),
+        *settings.routes(),
+        *admin.routes(),
         Route("/authorize_interaction", pages.authorize_interaction),
         Route("/.well-known/webfinger", wellknown.webfinger),
         Route("/.well-known/host-meta", wellknown.host_meta),

@@ -179,7 +179,21 @@ async def cmd_member_create(fed: Federation, args: argparse.Namespace) -> None:
         password_hash=password_hash,
         locked=args.locked,
     )
-    print(f"created member @{member.username}@{fed.urls.domain} {fed.urls.actor(member)}")
+    if args.admin:
+        member.is_admin = True
+        await member.save(update_fields=["is_admin"])
+    admin = " (admin)" if args.admin else ""
+    print(f"created member @{member.username}@{fed.urls.domain} {fed.urls.actor(member)}{admin}")
+
+
+@with_db
+async def cmd_member_admin(fed: Federation, args: argparse.Namespace) -> None:
+    member = await LocalActor.get_or_none(kind=ActorKind.MEMBER, username=args.name)
+    if member is None:
+        raise NotFound(f"no member {args.name}", f"No member named {args.name}")
+    member.is_admin = not args.revoke
+    await member.save(update_fields=["is_admin"])
+    print(f"{member.username}: {'admin' if member.is_admin else 'not an admin'}")
 
 
 @with_db
@@ -360,7 +374,12 @@ def parser() -> argparse.ArgumentParser:
     mcreate.add_argument("--display-name", default="")
     mcreate.add_argument("--locked", action="store_true")
     mcreate.add_argument("--password-stdin", action="store_true")
+    mcreate.add_argument("--admin", action="store_true", help="may open the admin page")
     mcreate.set_defaults(func=cmd_member_create)
+    madmin = member.add_parser("admin", help="let a member open the admin page (or --revoke)")
+    madmin.add_argument("name")
+    madmin.add_argument("--revoke", action="store_true")
+    madmin.set_defaults(func=cmd_member_admin)
     member.add_parser("list").set_defaults(func=cmd_list, what="member")
 
     upd = sub.add_parser("actor", help="local actors").add_subparsers(dest="sub", required=True)

@@ -30,6 +30,9 @@ class LocalActor(Model):
     )
     email = fields.CharField(max_length=254, null=True)
     password_hash = fields.CharField(max_length=255, null=True)
+    is_admin = fields.BooleanField(default=False, db_default=False)
+    """May open the admin page (instance settings, directory, delivery queue). ``db_default``
+    matches migration 0005, so ``makemigrations`` finds nothing to alter on this table."""
     private_key_pem = fields.TextField()
     public_key_pem = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

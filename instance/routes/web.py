@@ -150,6 +150,7 @@ async def login(request: Request) -> Response:
         context = {"member": None, "next": target, "username": username, "failed": True}
         return form_page(request, "login.html", context, 401)
     sessions.log_in(request, member, request.app.state.fed.urls.actor(member))
+    request.session["admin"] = member.is_admin  # only shows the nav's Admin link
     log.info("logged in", extra={"member": member.username})
     return see_other(target)
 

@@ -1,0 +1,148 @@
+"""The member's settings page (API tokens) and following from another instance's "interact" link.
+
+Same conventions as ``instance.routes.web``: every POST checks the session's CSRF token first,
+refusals are HTML pages, actions redirect back with a one-time message kept in the session
+(shown and removed by ``base.html``). A new API token is the exception: it is shown once, on the
+page answering the POST, and never stored anywhere but as its SHA-256 digest.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from federation.follows import follow
+from instance import sessions
+from instance.auth import create_token
+from instance.routes.web import form_page, gettext, page, see_other, to_login
+from instance.web_forms import translate_message
+from models.actors import LocalActor
+from models.errors import CoopubError, NotFound
+from models.follows import FollowState
+from models.offers import ApiToken
+
+log = logging.getLogger(__name__)
+
+FLASH = "flash"
+MAX_LABEL = 100
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/settings", settings_page, methods=["GET"]),
+        Route("/settings/tokens", new_token, methods=["POST"]),
+        Route("/settings/tokens/{id:int}/revoke", revoke_token, methods=["POST"]),
+        # the GET is ``pages.authorize_interaction``; this answers its follow form
+        Route("/authorize_interaction", follow_from_interaction, methods=["POST"]),
+    ]
+
+
+def flash(request: Request, text: str, kind: str = "ok") -> None:
+    """A message for the next page shown (``kind``: ``ok`` or ``error``)."""
+    request.session[FLASH] = {"kind": kind, "text": text}
+
+
+async def member_or_none(request: Request) -> LocalActor | None:
+    """The logged-in member; also refreshes the session's admin flag (the nav's Admin link)."""
+    member = await sessions.current_member(request)
+    if member is not None and request.session.get("admin") != member.is_admin:
+        request.session["admin"] = member.is_admin
+    return member
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+async def _settings(request: Request, member: LocalActor, **extra: object) -> Response:
+    tokens = await ApiToken.filter(member_id=member.id).order_by("-created_at", "-id")
+    rows = [
+        {
+            "id": t.id,
+            "label": t.label,
+            "created": t.created_at.isoformat(),
+            "last_used": t.last_used_at.isoformat() if t.last_used_at else None,
+        }
+        for t in tokens
+    ]
+    context = {"member": member, "tokens": rows, "new_token": None, "label": "", **extra}
+    return form_page(request, "settings.html", context)
+
+
+@page
+async def settings_page(request: Request) -> Response:
+    member = await member_or_none(request)
+    if member is None:
+        return to_login(request)
+    return await _settings(request, member)
+
+
+@page
+async def new_token(request: Request) -> Response:
+    form = await sessions.checked_form(request)
+    member = await member_or_none(request)
+    if member is None:
+        return to_login(request)
+    label = form.get("label") or ""
+    label = label.strip()[:MAX_LABEL] if isinstance(label, str) else ""
+    token = await create_token(member, label)
+    log.info("API token created", extra={"member": member.username, "label": label})
+    # shown on this answer only: a redirect would have to carry it in the (readable) cookie
+    return await _settings(request, member, new_token=token, new_label=label)
+
+
+@page
+async def revoke_token(request: Request) -> Response:
+    await sessions.checked_form(request)
+    member = await member_or_none(request)
+    if member is None:
+        return to_login(request)
+    token = await ApiToken.get_or_none(id=request.path_params["id"], member_id=member.id)
+    if token is None:  # someone else's, or gone: the same answer
+        raise NotFound(f"no token {request.path_params['id']} of {member.username}")
+    await token.delete()
+    log.info("API token revoked", extra={"member": member.username, "label": token.label})
+    flash(request, gettext(request)("The token was revoked: it no longer works."))
+    return see_other("/settings")
+
+
+# --- following from an "interact" link -------------------------------------------------------
+
+
+def interaction_path(uri: str) -> str:
+    return "/authorize_interaction?" + urlencode({"uri": uri})
+
+
+@page
+async def follow_from_interaction(request: Request) -> Response:
+    form = await sessions.checked_form(request)
+    uri = form.get("uri") or ""
+    uri = uri.strip()[:500] if isinstance(uri, str) else ""
+    back = interaction_path(uri) if uri else "/"
+    member = await member_or_none(request)
+    if member is None:
+        return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
+    _ = gettext(request)
+    if not uri:
+        flash(request, _("Give the account to follow."), "error")
+        return see_other(back)
+    fed = request.app.state.fed
+    try:
+        record = await follow(fed, member, uri)
+    except CoopubError as exc:
+        log.info(
+            "follow refused",
+            extra={"member": member.username, "target": uri, "detail": exc.detail},
+        )
+        flash(request, translate_message(exc.public_message, _), "error")
+        return see_other(back)
+    log.info("follow asked", extra={"member": member.username, "target": record.target_uri})
+    if record.state == FollowState.ACCEPTED:
+        text = _("You follow {target}.")
+    else:
+        text = _("Follow request sent to {target}: it waits for their answer.")
+    flash(request, text.format(target=record.target_uri))
+    return see_other(back)
