@@ -191,30 +191,21 @@ async def on_join(
     """
     if act.id is None:
         raise NotFound("Follow without an id")
-    if urlsplit(signer.ap_id).path == "/directory" and signer.type == "Service":
-        await Follow.update_or_create(
-            defaults={
-                "ap_id": act.id,
-                "remote_follower": signer,
-                "local_target": directory,
-                "state": FollowState.ACCEPTED,
-            },
-            follower_uri=signer.ap_id,
-            target_uri=fed.urls.actor(directory),
-        )
-        await decide(fed, directory, signer.ap_id, accept=True)
-        log.info("mirrored by another directory", extra={"directory": signer.ap_id})
-        return
+    mirror = urlsplit(signer.ap_id).path == "/directory" and signer.type == "Service"
     await Follow.update_or_create(
         defaults={
             "ap_id": act.id,
             "remote_follower": signer,
             "local_target": directory,
-            "state": FollowState.PENDING,
+            "state": FollowState.ACCEPTED if mirror else FollowState.PENDING,
         },
         follower_uri=signer.ap_id,
         target_uri=fed.urls.actor(directory),
     )
+    if mirror:
+        await decide(fed, directory, signer.ap_id, accept=True)
+        log.info("mirrored by another directory", extra={"directory": signer.ap_id})
+        return
     checks, fields = await check_candidate(fed, signer)
     entry, _ = await DirectoryEntry.update_or_create(
         defaults={
