@@ -249,9 +249,6 @@ LABELS = {
         "price": "{p}",
         "free": "free",
         "see": "See the offer",
-        "from": "from",
-        "to": "to",
-        "until": "until",
     },
     "fr": {
         ("ride", "offer"): "Covoiturage proposé",
@@ -266,9 +263,6 @@ LABELS = {
         "price": "{p}",
         "free": "gratuit",
         "see": "Voir l’offre",
-        "from": "de",
-        "to": "à",
-        "until": "jusqu’au",
     },
 }
 
