@@ -442,6 +442,14 @@ async def mirror(fed: Federation, url: str) -> Follow:
     return await follow(fed, await directory_actor(), directory_actor_url(url))
 
 
+def _web_url(value: Any, domain: str) -> str:
+    """A listed instance's address, as a link we can render: http(s) on that domain only."""
+    url = value if isinstance(value, str) else ""
+    if url.startswith(("https://", "http://")) and host_of(url) == domain.lower():
+        return url[:500]
+    return f"https://{domain}"
+
+
 async def merge_mirrors(fed: Federation) -> int:
     """Merge the listings of mirrored directories, marking each entry with its source.
 
@@ -479,7 +487,7 @@ async def merge_mirrors(fed: Federation) -> int:
                     "actor_uri": str(item.get("id") or ""),
                     "state": EntryState.ADMITTED,
                     "name": str(item.get("name") or "")[:200],
-                    "url": str(item.get("url") or "")[:500],
+                    "url": _web_url(item.get("url"), item["domain"]),
                     "description": str(item.get("summary") or "")[:2000],
                     "kinds": [k for k in item.get("kinds") or [] if isinstance(k, str)][:10],
                     "open_registrations": item.get("openRegistrations"),

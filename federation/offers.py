@@ -62,12 +62,15 @@ ALLOWED_STATUS = {
 }
 
 
-def offer_url(fed: Federation, offer: Offer) -> str:
-    """The HTML page: local offers live at their id; remote ones link to their origin."""
+def offer_url(offer: Offer) -> str:
+    """The HTML page: local offers live at their id; remote ones link to their origin's page,
+    kept only when it is an http(s) URL on the offer's own host (pages render it as a link)."""
     if offer.local_uuid:
         return offer.ap_id
-    doc = offer.document or {}
-    return first_id(doc.get("url")) or offer.ap_id
+    url = first_id((offer.document or {}).get("url"))
+    if url and url.startswith(("https://", "http://")) and host_of(url) == host_of(offer.ap_id):
+        return url
+    return offer.ap_id
 
 
 async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def offer_to_api(fed: Federation, offer: Offer, *, owner: bool = False) -> dict[
     out: dict[str, Any] = {
         "id": offer.local_uuid,
         "ap_id": offer.ap_id,
-        "url": offer_url(fed, offer),
+        "url": offer_url(offer),
         "local": offer.local_uuid is not None,
         "instance": offer.instance_domain,
         "author": {"id": offer.author_uri, "name": offer.author_name},

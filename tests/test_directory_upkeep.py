@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from federation.context import Federation
-from federation.directory import ensure_directory_actor, refresh_entries
+from federation.directory import _web_url, ensure_directory_actor, refresh_entries
 from federation.settings import DirectorySettings
 from models.actors import RemoteActor
 from models.directory import DirectoryEntry, EntryState
@@ -104,3 +104,11 @@ async def test_entries_are_rechecked_then_marked_then_removed(
     )
     await refresh_entries(fed)
     assert not await DirectoryEntry.exists(id=entry.id)
+
+
+def test_mirrored_links_are_kept_on_their_domain() -> None:
+    """A mirrored directory's entries are rendered as links: no other scheme, no other host."""
+    assert _web_url("https://coop.example/", "coop.example") == "https://coop.example/"
+    assert _web_url("javascript:alert(1)", "coop.example") == "https://coop.example"
+    assert _web_url("https://elsewhere.example", "coop.example") == "https://coop.example"
+    assert _web_url(None, "coop.example") == "https://coop.example"

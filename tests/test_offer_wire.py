@@ -21,7 +21,7 @@ from activitypub.offers import (
 )
 from activitypub.urls import PUBLIC, host_of
 from federation.context import Federation
-from federation.offers import create_offer
+from federation.offers import create_offer, offer_url
 from models.activities import Activity
 from models.actors import LocalActor
 from models.errors import Malformed
@@ -181,3 +181,19 @@ def test_fuzzing_moves_100_to_500_metres() -> None:
         lat, lon = fuzz_location(44.7537, 5.3706, rng)
         assert 0.03 <= distance_km(44.7537, 5.3706, lat, lon) <= 0.58
         assert (lat, lon) == (round(lat, 3), round(lon, 3))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://velos.example/@alice/offer-1", "https://velos.example/@alice/offer-1"),
+        ("javascript:alert(1)", "https://velos.example/offers/ride"),
+        ("https://phishing.example/offer", "https://velos.example/offers/ride"),
+        (None, "https://velos.example/offers/ride"),
+    ],
+)
+def test_remote_offer_links_stay_on_their_origin(url: str | None, shown: str) -> None:
+    offer = _sample_offer("ride")
+    offer.local_uuid = None
+    offer.document = {"url": url} if url else {}
+    assert offer_url(offer) == shown
