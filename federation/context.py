@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from activitypub.urls import Urls
 from federation.http import FederationHttp, Signer
-from federation.settings import DirectorySettings, FederationSettings
+from federation.settings import DirectorySettings, FederationSettings, RetentionSettings
 from models.actors import ActorKind, LocalActor
 from models.errors import NotFound
 
@@ -29,6 +29,7 @@ class Federation:
     site: SiteInfo
     http: FederationHttp
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when work is queued, so in-process workers start at once instead of at the next poll."""
 
@@ -39,9 +40,17 @@ class Federation:
         base_url: str,
         site: SiteInfo,
         directory: DirectorySettings | None = None,
+        retention: RetentionSettings | None = None,
     ) -> Federation:
         http = FederationHttp(settings, base_url)
-        return cls(settings, Urls(base_url), site, http, directory or DirectorySettings())
+        return cls(
+            settings,
+            Urls(base_url),
+            site,
+            http,
+            directory or DirectorySettings(),
+            retention or RetentionSettings(),
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -1,42 +1,66 @@
-"""Protocol settings as plain data, filled from the TOML by `instance/config`."""
+"""Protocol settings, declared once as typed models and filled from the TOML by `instance/config`.
+
+Each field carries its type and range; `instance/config` turns a violation into one line naming
+the file, section, key, value and what was expected. Defaults are the production values, and
+`instance.example.toml` is tested to show exactly these defaults.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
-@dataclass(frozen=True)
-class FederationSettings:
-    """How this instance talks to others. Defaults are the production values."""
+class Section(BaseModel):
+    """One ``[section]`` of ``instance.toml``: strict types (no ``"yes"`` for a boolean, no
+    ``"3600"`` for a number), unknown keys refused, immutable once read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class FederationSettings(Section):
+    """How this instance talks to others."""
 
     allow_private_addresses: bool = False
     """Permit outgoing requests to loopback/private/link-local addresses (tests, LANs only)."""
-    clock_skew_seconds: int = 3600
+    clock_skew_seconds: int = Field(3600, ge=0, le=86_400)
     """Accepted difference between a signature's date and our clock, either way."""
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=100 * 1_048_576)
     authorized_fetch: bool = False
     """Refuse unsigned GETs of AS2 documents (the instance actor stays public)."""
-    request_timeout_seconds: float = 10.0
-    actor_refresh_hours: int = 24
-    retry_base_seconds: float = 60.0
-    retry_max_delay_seconds: float = 86_400.0
-    give_up_after_hours: float = 72.0
-    unreachable_after_days: float = 7.0
-    per_host_concurrency: int = 4
-    worker_batch_size: int = 20
-    worker_poll_seconds: float = 1.0
+    request_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    actor_refresh_hours: int = Field(24, ge=1, le=8760)
+    retry_base_seconds: float = Field(60.0, gt=0, le=86_400)
+    retry_max_delay_seconds: float = Field(86_400.0, gt=0, le=7 * 86_400)
+    give_up_after_hours: float = Field(72.0, gt=0, le=720)
+    unreachable_after_days: float = Field(7.0, gt=0, le=365)
+    per_host_concurrency: int = Field(4, ge=1, le=64)
+    worker_batch_size: int = Field(20, ge=1, le=1000)
+    worker_poll_seconds: float = Field(1.0, gt=0, le=60)
 
 
-@dataclass(frozen=True)
-class DirectorySettings:
+class DirectorySettings(Section):
     """Directory mode: this instance lists other instances and relays their public offers."""
 
     enabled: bool = False
-    admission: str = "manual"
+    admission: Literal["open", "manual"] = "manual"
     """``open``: every candidate that passes the checks is admitted; ``manual``: an operator
     admits or rejects (``coopub directory admit|reject DOMAIN``)."""
     name: str = ""
     description: str = ""
-    refresh_hours: float = 24.0
-    unreachable_days: float = 7.0
-    remove_days: float = 30.0
+    refresh_hours: float = Field(24.0, gt=0, le=8760)
+    unreachable_days: float = Field(7.0, gt=0, le=365)
+    remove_days: float = Field(30.0, gt=0, le=3650)
+
+
+class RetentionSettings(Section):
+    """How long finished background work is kept before the worker's upkeep purges it."""
+
+    inbox_days: float = Field(14.0, gt=0, le=3650)
+    """Processed incoming activities (done, ignored or failed)."""
+    deliveries_days: float = Field(30.0, gt=0, le=3650)
+    """Delivered or failed deliveries, and the non-public activities they carried."""

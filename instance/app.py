@@ -41,7 +41,11 @@ def build_federation(config: Config) -> Federation:
         languages=config.instance.languages,
     )
     return Federation.create(
-        config.federation, config.instance.base_url, site, directory=config.directory
+        config.federation,
+        config.instance.base_url,
+        site,
+        directory=config.directory,
+        retention=config.retention,
     )
 
 

@@ -1,93 +1,164 @@
 """Reading `instance.toml` into typed settings.
 
-The file is found through `COOPUB_CONFIG`, else `./instance.toml`. Every setting is documented in
-`instance.example.toml`; a missing or misspelled setting is an error at start-up, not a surprise
-at run time.
+The file is found through `COOPUB_CONFIG`, else `./instance.toml`. Every setting is declared once
+below (or in `federation/settings`) as a typed pydantic field with its range, and documented in
+`instance.example.toml`. A wrong setting stops coopub with one line that names the file, the
+section, the key, the value and what was expected.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from federation.settings import DirectorySettings, FederationSettings
+from pydantic import Field, PrivateAttr, StringConstraints, ValidationError, field_validator
+
+from federation.settings import (
+    DirectorySettings,
+    FederationSettings,
+    RetentionSettings,
+    Section,
+)
 from models.errors import CoopubError
 
 
 class ConfigError(CoopubError):
     public_message = "Configuration error"
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message, message)
+
 
 DEFAULT_CONFIG_PATH = "instance.toml"
+PLACEHOLDER_SECRET = "CHANGE-ME"
+
+EMAIL = r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$"
+LANGUAGE = r"^[a-z]{2,3}$"
+COUNTRY = r"^([A-Z]{2})?$"
+DATE = r"^(\d{4}-\d{2}-\d{2})?$"
+PATTERNS = {
+    EMAIL: "an email address (or empty)",
+    LANGUAGE: "a language code such as fr",
+    COUNTRY: "an ISO 3166 two-letter code such as FR (or empty)",
+    DATE: "a date YYYY-MM-DD (or empty)",
+}
+Email = Annotated[str, StringConstraints(pattern=EMAIL)]
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE)]
 
 
-@dataclass(frozen=True)
-class InstanceSettings:
-    domain: str
-    scheme: str = "https"
+class InstanceSettings(Section):
+    domain: str = Field(min_length=1)
+    """The public host[:port]; actor ids are built from it."""
+    scheme: Literal["http", "https"] = "https"
     title: str = "coopub"
-    description: str = ""
-    languages: tuple[str, ...] = ("fr", "en")
-    secret_key: str = ""
-    contact_email: str = ""
+    description: str = "A cooperative instance of the Fediverse"
+    languages: Annotated[tuple[Language, ...], Field(strict=False, min_length=1)] = ("fr", "en")
+    secret_key: str = Field(min_length=1)
+    contact_email: Email = ""
+
+    @field_validator("domain")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        parts = urlsplit(f"//{value}")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError("a host name with an optional :port (1-65535)") from exc
+        if (
+            not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or value != value.strip().lower()
+            or (port is not None and port == 0)
+        ):
+            raise ValueError("a lowercase host name with an optional :port, e.g. velos.example")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _generated(cls, value: str) -> str:
+        if value == PLACEHOLDER_SECRET:
+            raise ValueError("a generated secret (coopub init writes one)")
+        return value
 
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.domain}"
 
+    @property
+    def port(self) -> int | None:
+        """The port written in ``domain``, if any."""
+        return urlsplit(f"//{self.domain}").port
 
-@dataclass(frozen=True)
-class ServerSettings:
+
+class DatabaseSettings(Section):
+    url: str = "sqlite://data/coopub.sqlite3"
+
+    @field_validator("url")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("a sqlite://PATH or postgres://USER@HOST:PORT/NAME URL")
+        return value
+
+
+class ServerSettings(Section):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=1, le=65535)
     run_worker: bool = True
+    access_log: bool = True
 
 
-@dataclass(frozen=True)
-class OrganizationSettings:
+class OrganizationSettings(Section):
     """Who runs this instance, published as ChatonsInfos ``organization.properties``."""
 
     name: str = ""
     description: str = ""
     website: str = ""
-    email: str = ""
-    country_code: str = ""
+    email: Email = ""
+    country_code: str = Field("", pattern=COUNTRY)
     city: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    chatons_member_since: str = ""
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    chatons_member_since: str = Field("", pattern=DATE)
 
 
-@dataclass(frozen=True)
-class Config:
+class MetricsSettings(Section):
+    token: str = ""
+    """Bearer token that opens ``/metrics`` to non-loopback clients; empty: loopback only."""
+
+
+class Config(Section):
     instance: InstanceSettings
-    database_url: str
-    server: ServerSettings = field(default_factory=ServerSettings)
-    federation: FederationSettings = field(default_factory=FederationSettings)
-    directory: DirectorySettings = field(default_factory=DirectorySettings)
-    organization: OrganizationSettings = field(default_factory=OrganizationSettings)
-    path: Path | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    federation: FederationSettings = FederationSettings()
+    directory: DirectorySettings = DirectorySettings()
+    organization: OrganizationSettings = OrganizationSettings()
+    retention: RetentionSettings = RetentionSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    _path: Path | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> Path | None:
+        """The file this configuration was read from."""
+        return self._path
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url
 
 
 def config_path() -> Path:
     return Path(os.environ.get("COOPUB_CONFIG", DEFAULT_CONFIG_PATH))
-
-
-def _build(cls: type, section: str, data: dict[str, Any]) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"[{section}]: {exc}") from exc
 
 
 def resolve_database_url(url: str, base_dir: Path) -> str:
@@ -102,40 +173,97 @@ def resolve_database_url(url: str, base_dir: Path) -> str:
     return url
 
 
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{…}"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _expected(error: Any, model: type[Section] | None, key: str) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        known = sorted(model.model_fields) if model else []
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        return f"unknown setting ({hint}known: {', '.join(known)})"
+    if kind == "missing":
+        return "required, missing"
+    bounds = {
+        "greater_than": "greater than {gt}",
+        "greater_than_equal": "at least {ge}",
+        "less_than": "less than {lt}",
+        "less_than_equal": "at most {le}",
+    }
+    types = {
+        "int_type": "an integer",
+        "float_type": "a number",
+        "bool_type": "true or false",
+        "string_type": "a string in quotes",
+        "tuple_type": "a list",
+        "model_type": "a [section] table",
+        "literal_error": "one of {expected}",
+        "string_pattern_mismatch": "a value matching {pattern}",
+        "string_too_short": "a non-empty string",
+        "too_short": "a non-empty list",
+        "value_error": "{reason}",
+    }
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERNS:
+        return "expected " + PATTERNS[ctx["pattern"]]
+    template = bounds.get(kind) or types.get(kind)
+    if kind == "value_error":
+        return "expected " + str(ctx.get("error", error["msg"])).removeprefix("Value error, ")
+    if template is None:
+        return "expected " + error["msg"][0].lower() + error["msg"][1:]
+    return "expected " + template.format(**ctx)
+
+
+def _describe(error: Any, source: str, data: dict[str, Any]) -> str:
+    """One line for the first error pydantic found, e.g.
+    ``instance.toml: [server] port = 99999: expected at most 65535``."""
+    loc = [str(part) for part in error["loc"]]
+    if not loc:
+        return f"{source}: {error['msg']}"
+    section = loc[0]
+    if len(loc) == 1:
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(f"[{name}]" for name in Config.model_fields)
+            return f"{source}: unknown section [{section}] (known: {known})"
+        if error["type"] == "missing":
+            return f"{source}: section [{section}] is required"
+        return f"{source}: [{section}] must be a table of settings"
+    key = loc[1]
+    model = Config.model_fields[section].annotation if section in Config.model_fields else None
+    model = model if isinstance(model, type) and issubclass(model, Section) else None
+    value: Any = data
+    for part in error["loc"]:  # the offending value itself, inside lists too
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            value = None
+            break
+    where = f"[{section}] {key}"
+    if len(loc) > 2:
+        where += "".join(f"[{part}]" for part in loc[2:])
+    if error["type"] == "missing":
+        return f"{source}: {where} is required"
+    if error["type"] == "extra_forbidden":
+        return f"{source}: {where}: {_expected(error, model, key)}"
+    return f"{source}: {where} = {_toml(value)}: {_expected(error, model, key)}"
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
-    sections = {"instance", "database", "server", "federation", "directory", "organization"}
-    unknown = sorted(set(data) - sections)
-    if unknown:
-        raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
-    inst_data = dict(data.get("instance", {}))
-    if not inst_data.get("domain"):
-        raise ConfigError("[instance] domain is required")
-    instance = _build(InstanceSettings, "instance", inst_data)
-    if instance.scheme not in ("http", "https"):
-        raise ConfigError("[instance] scheme must be 'http' or 'https'")
-    if not instance.secret_key:
-        raise ConfigError("[instance] secret_key is required (coopub init generates one)")
-    db = dict(data.get("database", {}))
-    url = db.pop("url", "sqlite://data/coopub.sqlite3")
-    if db:
-        raise ConfigError(f"unknown setting(s) in [database]: {', '.join(sorted(db))}")
+    source = str(path) if path else "configuration"
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0], source, data)) from None
     base_dir = path.parent if path else Path.cwd()
-    return Config(
-        instance=instance,
-        database_url=resolve_database_url(url, base_dir),
-        server=_build(ServerSettings, "server", data.get("server", {})),
-        federation=_build(FederationSettings, "federation", data.get("federation", {})),
-        directory=_directory(data.get("directory", {})),
-        organization=_build(OrganizationSettings, "organization", data.get("organization", {})),
-        path=path,
-    )
-
-
-def _directory(data: dict[str, Any]) -> DirectorySettings:
-    settings = _build(DirectorySettings, "directory", data)
-    if settings.admission not in ("open", "manual"):
-        raise ConfigError("[directory] admission must be 'open' or 'manual'")
-    return settings
+    url = resolve_database_url(config.database.url, base_dir)
+    config = config.model_copy(update={"database": DatabaseSettings(url=url)})
+    config._path = path
+    return config
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -143,13 +271,14 @@ def load_config(path: Path | None = None) -> Config:
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
-    except FileNotFoundError as exc:
+    except FileNotFoundError:
         raise ConfigError(
-            f"{path} not found: run `coopub init` or set COOPUB_CONFIG",
-            f"{path} not found",
-        ) from exc
+            f"{path} not found: run `coopub init --domain DOMAIN` or set COOPUB_CONFIG"
+        ) from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied (it is readable by its owner only)") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse_config(data, path.resolve())
 
 

@@ -60,4 +60,7 @@ class InboxItem(Model):
     class Meta:
         table = "inbox_item"
         table_description = "Verified incoming activities"
-        indexes = (Index(fields=("state", "next_attempt_at")),)
+        indexes = (
+            Index(fields=("state", "next_attempt_at")),
+            Index(fields=("state", "received_at")),
+        )

@@ -33,6 +33,11 @@ class LocalActor(Model):
     is_admin = fields.BooleanField(default=False, db_default=False)
     """May open the admin page (instance settings, directory, delivery queue). ``db_default``
     matches migration 0005, so ``makemigrations`` finds nothing to alter on this table."""
+    disabled = fields.BooleanField(default=False, db_default=False)
+    """May not log in nor use API tokens (``coopub member disable``); still federated."""
+    deleted_at = fields.DatetimeField(null=True)
+    """Set by ``coopub member delete``: the actor answers 410 Gone, its name stays reserved and
+    its keys stay to sign the ``Delete`` that tells other servers."""
     private_key_pem = fields.TextField()
     public_key_pem = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

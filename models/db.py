@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "models.delivery",
     "models.offers",
     "models.directory",
+    "models.workers",
 ]
 
 

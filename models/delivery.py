@@ -41,7 +41,11 @@ class Delivery(Model):
         table = "delivery"
         table_description = "Outgoing delivery queue"
         unique_together = (("activity_id", "inbox"),)
-        indexes = (Index(fields=("state", "next_attempt_at")), Index(fields=("host", "state")))
+        indexes = (
+            Index(fields=("state", "next_attempt_at")),
+            Index(fields=("host", "state")),
+            Index(fields=("state", "created_at")),
+        )
 
 
 class Host(Model):

@@ -37,6 +37,7 @@ TABLES = (
     "directory_entry",
     "local_actor",
     "host",
+    "worker_heartbeat",
 )
 
 

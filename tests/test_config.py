@@ -3,7 +3,6 @@ And what this instance publishes about itself for ChatonsInfos."""
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from federation.chatonsinfos import chatons_info, parse_properties
 from federation.context import Federation
 from instance.app import create_app
-from instance.config import Config, ConfigError, parse_config
+from instance.config import Config, ConfigError, load_config, parse_config
 from tests.conftest import TEST_DOMAIN
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "instance.example.toml"
@@ -25,35 +24,108 @@ def _example() -> dict:
     return data
 
 
-def test_example_documents_every_setting() -> None:
+def test_example_documents_every_setting_with_its_default() -> None:
+    """Every declared setting appears in the example with exactly its default, so the example
+    is the reference a host reads (coordinates are shown commented out, they have no default)."""
     data = _example()
     config = parse_config(data)
-    sections = {f.name for f in dataclasses.fields(Config)} - {"path", "database_url"}
-    for section in sections:
-        settings = getattr(config, section)
-        documented = set(data.get(section, {}))
-        if section == "organization":  # coordinates are shown commented out
-            documented |= {"latitude", "longitude"}
-        assert {f.name for f in dataclasses.fields(settings)} == documented, section
-    assert "url" in data["database"]
+    for section, declared in Config.model_fields.items():
+        model = declared.annotation
+        documented = dict(data.get(section, {}))
+        if section == "organization":
+            assert "# latitude = " in EXAMPLE.read_text()
+            documented |= {"latitude": None, "longitude": None}
+        assert set(model.model_fields) == set(documented), section
+        for key, field in model.model_fields.items():
+            if field.is_required() or (section, key) in {("instance", "domain")}:
+                continue
+            default = field.get_default(call_default_factory=True)
+            value = tuple(documented[key]) if isinstance(default, tuple) else documented[key]
+            if (section, key) != ("database", "url"):
+                assert value == default, f"[{section}] {key}"
+    assert config.database.url.startswith("sqlite:///")  # made absolute
+    assert tomllib.loads(EXAMPLE.read_text())["instance"]["secret_key"] == "CHANGE-ME"
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("section", "key", "value", "line"),
     [
-        ({"federation": {"clock_skew": 10}}, "unknown setting"),
-        ({"nonsense": {}}, "unknown section"),
-        ({"instance": {"domain": ""}}, "domain is required"),
-        ({"instance": {"domain": "x", "scheme": "ftp", "secret_key": "s"}}, "scheme"),
-        ({"directory": {"admission": "sometimes"}}, "admission"),
+        (
+            "federation",
+            "clock_skew_seconds",
+            "une heure",
+            '[federation] clock_skew_seconds = "une heure": expected an integer',
+        ),
+        (
+            "federation",
+            "authorized_fetch",
+            "yes",
+            '[federation] authorized_fetch = "yes": expected true or false',
+        ),
+        ("server", "port", 99999, "[server] port = 99999: expected at most 65535"),
+        ("server", "port", 0, "[server] port = 0: expected at least 1"),
+        ("federation", "max_body_bytes", "1MB", '= "1MB": expected an integer'),
+        ("federation", "worker_poll_seconds", 0, "expected greater than 0"),
+        (
+            "federation",
+            "clock_skew",
+            10,
+            "[federation] clock_skew: unknown setting (did you mean clock_skew_seconds?",
+        ),
+        ("instance", "domain", "", '[instance] domain = "": expected a non-empty string'),
+        ("instance", "domain", "https://velos.example/", "expected a lowercase host name"),
+        ("instance", "scheme", "ftp", "[instance] scheme = \"ftp\": expected one of 'http' or"),
+        ("instance", "secret_key", "CHANGE-ME", "expected a generated secret"),
+        ("instance", "languages", ["fr", 3], "[instance] languages[1] = 3: expected a string"),
+        ("directory", "admission", "sometimes", "expected one of 'open' or 'manual'"),
+        ("directory", "enabled", 1, "[directory] enabled = 1: expected true or false"),
+        ("organization", "latitude", 1000, "[organization] latitude = 1000: expected at most 90"),
+        ("organization", "country_code", "FRANCE", "expected an ISO 3166 two-letter code"),
+        ("organization", "email", "nobody", "expected an email address"),
+        ("database", "url", "mysql://db/coopub", "[database] url = \"mysql://db/coopub\""),
+        ("retention", "inbox_days", -1, "[retention] inbox_days = -1: expected greater than 0"),
+        ("metrics", "token", 42, "[metrics] token = 42: expected a string in quotes"),
     ],
 )
-def test_mistakes_are_refused(change: dict, message: str) -> None:
+def test_a_wrong_setting_is_one_line_naming_file_section_key_value_and_expectation(
+    section: str, key: str, value: object, line: str
+) -> None:
     data = _example()
-    for section, values in change.items():
-        data.setdefault(section, {}).update(values)
-    with pytest.raises(ConfigError, match=message):
+    data.setdefault(section, {})[key] = value
+    path = Path("/etc/coopub/instance.toml")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, path)
+    message = caught.value.public_message
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert line in message
+
+
+def test_unknown_section_and_missing_section_are_named() -> None:
+    data = _example()
+    data["nonsense"] = {}
+    with pytest.raises(ConfigError, match=r"unknown section \[nonsense\]"):
         parse_config(data)
+    with pytest.raises(ConfigError, match=r"section \[instance\] is required"):
+        parse_config({})
+
+
+def test_unreadable_and_broken_files_are_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match="not found: run `coopub init"):
+        load_config(missing)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[instance\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)
+
+
+def test_domain_port_is_known() -> None:
+    data = _example()
+    data["instance"]["domain"] = "localhost:8123"
+    assert parse_config(data).instance.port == 8123
+    data["instance"]["domain"] = "velos.example"
+    assert parse_config(data).instance.port is None
 
 
 async def test_chatonsinfos_files(fed: Federation, database_url: str) -> None:
