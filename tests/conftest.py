@@ -2,12 +2,15 @@
 
 ``COOPUB_TEST_DATABASE_URL`` selects the database: ``sqlite`` (default, a temporary file) or a
 ``postgres://`` URL whose database is emptied at the start of the session.
+
+In CI (``CI=true``) a skipped test fails the run unless tests/skips.py lists it with its reason.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import httpx
@@ -23,8 +26,9 @@ from models.actors import ActorKind, LocalActor
 from models.db import close_db, open_db
 from tests.rig.database import drop_created, fresh_database_url
 from tests.rig.remote import RemoteServer
+from tests.skips import ALLOWED, in_ci
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
     "delivery",
@@ -43,6 +47,51 @@ TABLES = (
 
 def pytest_report_header() -> str:
     return f"database: {os.environ.get('COOPUB_TEST_DATABASE_URL', 'sqlite')}"
+
+
+# --- skip policy (tests/skips.py) ---------------------------------------------------------------
+
+SKIPPED: list[tuple[str, str]] = []
+"""(node id, reason) of every skip this session, from collection and from test runs."""
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # (path, line, "Skipped: reason")
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.skipped:  # a module-level skip
+        SKIPPED.append((report.nodeid, _skip_reason(report)))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        SKIPPED.append((report.nodeid, _skip_reason(report)))
+
+
+def listed(nodeid: str, reason: str) -> bool:
+    return any(fnmatchcase(nodeid, pattern) and reason == why for pattern, why in ALLOWED.items())
+
+
+def unexpected_skips() -> list[tuple[str, str]]:
+    return [(nodeid, reason) for nodeid, reason in SKIPPED if not listed(nodeid, reason)]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if in_ci() and unexpected_skips() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not in_ci() or not (unexpected := unexpected_skips()):
+        return
+    terminalreporter.section("skipped in CI, not listed in tests/skips.py", sep="!", red=True)
+    for nodeid, reason in unexpected:
+        terminalreporter.line(f"{nodeid}: {reason}", red=True)
+    terminalreporter.line(f"FAILED: {len(unexpected)} unexpected skip(s) in CI", red=True)
 
 
 @pytest.fixture(scope="session")

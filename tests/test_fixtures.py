@@ -1,5 +1,5 @@
-"""Payloads captured from Mastodon, GoToSocial, Mobilizon, Gancio and Pleroma
-(``/work/shared/fixtures``, see its README) must be understood as they are.
+"""Payloads captured from Mastodon, GoToSocial, Mobilizon, Gancio, Pleroma, PeerTube and WordPress
+(``tests/fixtures``, whose README gives each file's origin) must be understood as they are.
 
 A captured activity is rewritten only where a test cannot do otherwise: its actor is cached with a
 test key in place of the real one (there is no private key for it), and a Follow's object becomes
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from activitypub.convert import as_to_remote_actor_fields
 from federation.actors import fetch_actor, save_actor_document
 from federation.context import Federation
+from federation.directory import NODEINFO_21, check_candidate, passed
 from federation.inbox import process_due
 from federation.webfinger import _self_link, resolve
 from models.activities import InboxItem, InboxState
@@ -29,6 +30,7 @@ from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery
 from models.errors import Malformed, NotFound
 from models.follows import Follow, FollowState
+from models.offers import Offer
 from tests.conftest import FIXTURES, TEST_DOMAIN
 from tests.rig.canned import (
     cache_with_key,
@@ -71,6 +73,25 @@ def http_capture(name: str) -> httpx.Response:
 def capture_json(name: str) -> dict[str, Any]:
     doc: dict[str, Any] = http_capture(name).json()
     return doc
+
+
+# --- the captures themselves -------------------------------------------------------------------
+
+
+def test_every_capture_has_its_provenance() -> None:
+    """Each file is in the README under its folder, with an origin path and commit."""
+    sections = re.split(r"^## ", (FIXTURES / "README.md").read_text(encoding="utf-8"), flags=re.M)
+    for folder in sorted(FIXTURES.glob("*-captures")):
+        [section] = [s for s in sections if s.startswith(f"{folder.name}/ — from `")]
+        for path in sorted(folder.iterdir()):
+            row = re.search(
+                rf"^\| `{re.escape(path.name)}` \| `[^`]+` @ [0-9a-f]{{7}} \|", section, re.M
+            )
+            assert row, path.name
+            if path.suffix == ".json":
+                json.loads(path.read_bytes())
+            else:
+                assert http_capture(f"{folder.name}/{path.name}").status_code == 200
 
 
 # --- actor documents --------------------------------------------------------------------------
@@ -446,3 +467,144 @@ async def test_captured_update_with_a_good_key_is_applied(
     cached = await RemoteActor.get(ap_id=actor.ap_id)
     assert cached.name == update["object"]["name"]
     assert cached.icon_url == update["object"]["icon"]["url"]
+
+
+# --- what no handler is for: Pleroma's bare Note, PeerTube's Video ----------------------------
+
+PLEROMA_NOTE = "mobilizon-captures/pleroma-comment-object.json"
+PEERTUBE_VIDEO = "mobilizon-captures/peertube-video.json"
+
+
+def create_of(obj: dict[str, Any], actor: str, activity_id: str) -> dict[str, Any]:
+    """``obj`` in a Create as Pleroma and PeerTube send it: the ``@context`` and the audience on
+    the activity, the object embedded without a context of its own."""
+    obj = copy.deepcopy(obj)
+    context = obj.pop("@context")
+    return {
+        "@context": context,
+        "id": activity_id,
+        "type": "Create",
+        "actor": actor,
+        "to": obj.get("to", []),
+        "cc": obj.get("cc", []),
+        "object": obj,
+    }
+
+
+def not_an_offer(name: str) -> tuple[dict[str, Any], bytes]:
+    """The activity to post and its body: the capture's own bytes when it is sent as is."""
+    if name == "pleroma bare Note":  # Pleroma fixtures carry "actor": it passes as an activity
+        return load(PLEROMA_NOTE), raw(PLEROMA_NOTE)
+    if name == "pleroma Note in a Create":
+        note = load(PLEROMA_NOTE)
+        activity = create_of(
+            note, note["actor"], "https://fedi.absturztau.be/activities/8b0a1e2c-0d3f-4c51"
+        )
+    else:
+        video = load(PEERTUBE_VIDEO)
+        author = next(a["id"] for a in video["attributedTo"] if a["type"] == "Person")
+        activity = create_of(video, author, f"{video['id']}/activity")
+    return activity, json.dumps(activity).encode()
+
+
+@pytest.mark.parametrize(
+    "name", ["pleroma bare Note", "pleroma Note in a Create", "peertube Video in a Create"]
+)
+async def test_capture_that_is_no_offer_is_accepted_then_ignored(
+    client: httpx.AsyncClient,
+    fed: Federation,
+    coop: LocalActor,
+    sent: list[httpx.Request],
+    name: str,
+) -> None:
+    """The brief: accept what Pleroma and PeerTube send. A post or a video is not an offer: it
+    is received (202), stored verbatim, and set aside without an error or a retry."""
+    activity, body = not_an_offer(name)
+    actor = await cache_actor_of(activity)
+    r = await post_fixture(client, actor, activity, body, "/c/velos/inbox")
+    assert r.status_code == 202, r.text
+    [item] = await InboxItem.all()
+    assert item.payload == activity
+    await process(fed)
+    await item.refresh_from_db()
+    assert (item.state, item.error, item.attempts) == (InboxState.IGNORED, None, 1)
+    assert await Offer.all().count() == 0
+    assert key_fetches(sent, actor) == []
+    assert posts(sent) == []
+
+
+def test_peertube_video_is_what_the_readme_says() -> None:
+    """Guards the PeerTube case above against a silently trimmed capture."""
+    video = load(PEERTUBE_VIDEO)
+    assert video["type"] == "Video"
+    assert [a["type"] for a in video["attributedTo"]] == ["Person", "Group"]
+    assert video["mediaType"] == "text/markdown"
+    assert len(raw(PEERTUBE_VIDEO)) > 20_000
+
+
+# --- NodeInfo discovery (what the directory reads from a candidate) ---------------------------
+
+
+def nodeinfo_21(software: str) -> dict[str, Any]:
+    """A NodeInfo 2.1 document (the captures hold only the links documents)."""
+    return {
+        "version": "2.1",
+        "software": {"name": software, "version": "5.1.0"},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": ["atom1.0"]},
+        "openRegistrations": True,
+        "usage": {"users": {"total": 1}},
+        "metadata": {"nodeName": "Mobilizon.fr", "nodeDescription": "Gather, organize, mobilize"},
+    }
+
+
+async def candidate(domain: str) -> RemoteActor:
+    doc = document_at(f"https://{domain}/relay", public_pem="", actor_type="Application")
+    return await cache_with_key(doc, keypair("a"))
+
+
+async def test_nodeinfo_links_with_both_versions_lead_to_21(fed: Federation) -> None:
+    """mobilizon.fr lists 2.0 and 2.1: the 2.1 document is the one read."""
+    links = load("mobilizon-captures/nodeinfo-both_versions.json")
+    wanted = next(link["href"] for link in links["links"] if link["rel"] == NODEINFO_21)
+    sent = await offline(
+        fed,
+        {
+            "https://mobilizon.fr/.well-known/nodeinfo": httpx.Response(
+                200,
+                content=raw("mobilizon-captures/nodeinfo-both_versions.json"),
+                headers={"Content-Type": "application/json"},
+            ),
+            wanted: httpx.Response(200, json=nodeinfo_21("Mobilizon")),
+        },
+    )
+    checks, fields = await check_candidate(fed, await candidate("mobilizon.fr"))
+    assert passed({**checks, "instance_actor": True}), checks
+    assert checks["nodeinfo"] and checks["activitypub"] and checks["domain_match"]
+    assert fields["software_name"] == "Mobilizon"
+    assert fields["name"] == "Mobilizon.fr"
+    fetched = [str(r.url) for r in sent]
+    assert fetched[:2] == ["https://mobilizon.fr/.well-known/nodeinfo", wanted]
+    assert "https://mobilizon.fr/.well-known/nodeinfo/2.0" not in fetched
+
+
+async def test_nodeinfo_links_with_only_20_are_read_and_refused(fed: Federation) -> None:
+    """WordPress (event-federation.eu) escapes its slashes and offers only schema 2.0: the links
+    parse, and the candidate is reported as having no NodeInfo 2.1 (the directory needs 2.1)."""
+    name = "mobilizon-captures/nodeinfo-regular.json"
+    assert b"\\/" in raw(name)
+    [link] = load(name)["links"]
+    assert link["href"] == "https://event-federation.eu/wp-json/activitypub/1.0/nodeinfo"
+    sent = await offline(
+        fed,
+        {
+            "https://event-federation.eu/.well-known/nodeinfo": httpx.Response(
+                200, content=raw(name), headers={"Content-Type": "application/json"}
+            ),
+            link["href"]: httpx.Response(200, json={**nodeinfo_21("WordPress"), "version": "2.0"}),
+        },
+    )
+    checks, _ = await check_candidate(fed, await candidate("event-federation.eu"))
+    assert checks["nodeinfo"] is False
+    assert "no NodeInfo 2.1" in checks["error"]
+    assert link["href"] not in [str(r.url) for r in sent]

@@ -6,7 +6,6 @@ GoToSocial requires); the peer records the requests coopub makes, so ours are ch
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,10 +15,11 @@ import pytest
 from tests import offer_samples as samples
 from tests.rig.fedify_peer import FedifyPeer, node_available
 from tests.rig.instances import Instance, Rig
+from tests.skips import in_ci
 
 pytestmark = pytest.mark.skipif(
-    not node_available() and os.environ.get("CI") != "true",
-    reason="Node.js is not installed (CI always runs this test)",
+    not node_available() and not in_ci(),
+    reason="Node.js >= 20 is not installed (scripts/setup); CI always runs this test",
 )
 
 

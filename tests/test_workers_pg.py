@@ -31,13 +31,10 @@ from models.delivery import Delivery, DeliveryState
 from tests.conftest import TEST_DOMAIN
 from tests.rig.database import is_postgres
 from tests.rig.remote import RemoteServer
+from tests.skips import NEEDS_POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent
-ONLY_POSTGRES = pytest.mark.skipif(
-    not is_postgres(),
-    reason="needs PostgreSQL (set COOPUB_TEST_DATABASE_URL): SQLite runs one worker process by "
-    "design, and its serialised transactions would deadlock a test that holds row locks",
-)
+ONLY_POSTGRES = pytest.mark.skipif(not is_postgres(), reason=NEEDS_POSTGRES)  # see tests/skips.py
 
 
 def _payload(fed: Federation, actor: LocalActor) -> dict[str, Any]:

@@ -6,8 +6,8 @@ single actor ``peer`` and a small JSON control API under ``/_control/``.  See
 
 Usage::
 
-    if not node_available():
-        pytest.skip("node is not installed")
+    if not node_available() and not in_ci():  # in CI a missing node fails (tests/skips.py)
+        pytest.skip("Node.js >= 20 is not installed (scripts/setup)")
     peer = await FedifyPeer.start()
     try:
         await peer.follow("acct:alice@127.0.0.1:8000")
