@@ -21,6 +21,7 @@ from activitypub.urls import host_of
 from federation.context import Federation
 from federation.queue import claim_due
 from federation.retry import is_retryable, next_delay, parse_retry_after
+from federation.settings import FederationSettings
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
@@ -30,6 +31,7 @@ from models.follows import FollowState
 log = logging.getLogger(__name__)
 
 PROBE_EVERY = timedelta(days=1)
+SKIPPED_ERROR = "host marked unreachable"
 
 
 def _now() -> datetime:
@@ -113,7 +115,11 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
 
 async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip: bool) -> None:
     if skip:
-        await _finish(row, DeliveryState.SKIPPED, error="host marked unreachable")
+        await _finish(row, DeliveryState.SKIPPED, error=SKIPPED_ERROR)
+        # The host may have answered since this batch read its state, and its recovery may
+        # have requeued the skipped rows before this one was marked: requeue it too.
+        if not await Host.exists(domain=row.host, unreachable=True):
+            await _requeue_skipped(fed, row.host, ids=[row.id])
         return
     body = json.dumps(activity.payload).encode()
     status: int | None = None
@@ -127,7 +133,7 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip:
         status, answered = response.status_code, True
         if 200 <= status < 300:
             await _finish(row, DeliveryState.DELIVERED, status=status)
-            await _host_ok(row.host)
+            await _host_ok(fed, row.host)
             log.info("delivered", extra={"activity": activity.ap_id, "inbox": row.inbox})
             return
         retry_after = parse_retry_after(response.headers.get("retry-after"), _now())
@@ -144,7 +150,7 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip:
     if not answered or status is None or status >= 500:
         await _host_failed(fed, row.host)
     else:
-        await _host_ok(row.host)  # it answered: reachable, even if it refused
+        await _host_ok(fed, row.host)  # it answered: reachable, even if it refused
     if not is_retryable(status):
         await _finish(row, DeliveryState.FAILED, status=status, error=error)
         return
@@ -194,10 +200,41 @@ async def _finish(
     )
 
 
-async def _host_ok(domain: str) -> None:
-    await Host.filter(domain=domain).update(
-        failing_since=None, unreachable=False, last_success_at=_now()
+async def _host_ok(fed: Federation | None, domain: str) -> None:
+    """The host answered. If it was marked unreachable, what was skipped meanwhile is sent."""
+    now = _now()
+    # Conditional, so that of several workers hearing from the host only one requeues.
+    recovered = await Host.filter(domain=domain, unreachable=True).update(
+        failing_since=None, unreachable=False, last_success_at=now
     )
+    if not recovered:
+        await Host.filter(domain=domain).update(failing_since=None, last_success_at=now)
+        return
+    requeued, failed = await _requeue_skipped(fed, domain)
+    log.info(
+        "host reachable again",
+        extra={"host": domain, "requeued": requeued, "given_up": failed},
+    )
+
+
+async def _requeue_skipped(
+    fed: Federation | None, domain: str, ids: list[int] | None = None
+) -> tuple[int, int]:
+    """Skipped deliveries to ``domain`` go back to the queue, due now, unless they are older than
+    ``give_up_after_hours``: those become failed. Returns (requeued, failed)."""
+    settings = fed.settings if fed else FederationSettings()
+    now = _now()
+    cutoff = now - timedelta(hours=settings.give_up_after_hours)
+    skipped = Delivery.filter(host=domain, state=DeliveryState.SKIPPED)
+    if ids is not None:
+        skipped = skipped.filter(id__in=ids)
+    failed = await skipped.filter(created_at__lt=cutoff).update(state=DeliveryState.FAILED)
+    requeued = await skipped.filter(created_at__gte=cutoff).update(
+        state=DeliveryState.PENDING, next_attempt_at=now, locked_until=None
+    )
+    if requeued and fed:
+        fed.poke()
+    return requeued, failed
 
 
 async def _host_failed(fed: Federation, domain: str) -> None:
@@ -212,9 +249,10 @@ async def _host_failed(fed: Federation, domain: str) -> None:
         log.warning("host marked unreachable", extra={"host": domain})
 
 
-async def host_answered(domain: str) -> None:
-    """An incoming signed request from ``domain``: it is reachable again."""
-    await _host_ok(domain)
+async def host_answered(domain: str, fed: Federation | None = None) -> None:
+    """An incoming signed request from ``domain``: it is reachable again, and what was skipped
+    while it was not is queued again (``fed`` gives the give-up limit, and wakes the worker)."""
+    await _host_ok(fed, domain)
 
 
 async def follower_inboxes(fed: Federation, actor: LocalActor) -> list[str]:

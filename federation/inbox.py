@@ -130,7 +130,7 @@ async def verify_incoming(
         )
     if activity.id and host_of(activity.id) != host_of(signer.ap_id):
         raise SignatureInvalid(f"activity id {activity.id} is not on the actor's host")
-    await host_answered(signer.domain)
+    await host_answered(signer.domain, fed)
     return Incoming(activity, signer)
 
 

@@ -8,17 +8,21 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from federation.context import Federation, SiteInfo
 from federation.directory import ensure_directory_actor
+from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
+from instance.metrics import RequestMetrics
 from instance.routes import (
     actors,
     admin,
     api,
     directory,
+    health,
     inbox,
     offers,
     pages,
@@ -52,6 +56,8 @@ def build_federation(config: Config) -> Federation:
 def routes() -> list[Route]:
     collection = "/{collection:str}"
     return [
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/metrics", health.metrics, methods=["GET"]),
         Route("/", pages.home),
         *web.routes(),
         *settings.routes(),
@@ -111,13 +117,16 @@ def create_app(
             await fed.aclose()
             await close_db()
 
+    metrics = RequestMetrics()
+    observer = Middleware(RequestObserver, metrics=metrics, access_log=config.server.access_log)
     app = Starlette(
         routes=routes(),
-        middleware=session_middleware(config),
+        middleware=[observer, *session_middleware(config)],
         exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
         lifespan=None if fed else lifespan,
     )
     app.state.config = config
+    app.state.metrics = metrics
     if fed:
         app.state.fed = fed
     return app

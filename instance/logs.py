@@ -1,4 +1,10 @@
-"""Structured logs: one line per event, ``key=value`` pairs from ``extra=``."""
+"""Structured logs: one line per event, ``key=value`` pairs from ``extra=``.
+
+Values are JSON-quoted, and control characters that JSON leaves as they are (DEL, the C1 range)
+are escaped too, so a remote error text or a request path can neither start a fake log line nor
+send escape sequences to a terminal. uvicorn's ``color_message`` (the same message with ANSI
+colours) is dropped.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,13 @@ import logging
 import sys
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_DROPPED = {"color_message"}
+_ESCAPES = {c: f"\\u{c:04x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_TRACEBACK_ESCAPES = {c: e for c, e in _ESCAPES.items() if c != ord("\n")}
+
+
+def _value(value: object) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False).translate(_ESCAPES)
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -17,13 +30,30 @@ class KeyValueFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        fields.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
-        line = " ".join(
-            f"{k}={json.dumps(v, default=str, ensure_ascii=False)}" for k, v in fields.items()
+        fields.update(
+            {k: v for k, v in vars(record).items() if k not in _STANDARD and k not in _DROPPED}
         )
+        line = " ".join(f"{k}={_value(v)}" for k, v in fields.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            line += "\n" + self.formatException(record.exc_info).translate(_TRACEBACK_ESCAPES)
         return line
+
+
+class QuietPoolRetries(logging.Filter):
+    """asyncpg's pool logs a full traceback each time it fails to reconnect (every 1 to 60 s)
+    while PostgreSQL is down; the worker and ``/healthz`` already report the outage once. Those
+    records only pass at DEBUG, as one line with the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Failed to restore the pool connection floor"):
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.error = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        record.exc_info = record.exc_text = None
+        return True
 
 
 def setup_logging(level: str = "INFO") -> None:
@@ -34,3 +64,6 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("tortoise").setLevel(logging.WARNING)
+    pool = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, QuietPoolRetries) for f in pool.filters):
+        pool.addFilter(QuietPoolRetries())

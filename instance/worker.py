@@ -2,6 +2,10 @@
 
 ``coopub serve`` runs it beside the web server; ``coopub worker`` runs it alone (several may run
 on PostgreSQL). Work queued in the same process wakes the loop at once; otherwise it polls.
+
+Each loop beats a heartbeat row (``host:pid``) every 15 s. When a pass fails it backs off
+exponentially (from the poll interval up to a minute); a database outage is logged as one line
+when it starts, every few minutes while it lasts and when it ends, never as a traceback a pass.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from federation.actors import fetch_actor
@@ -17,12 +22,26 @@ from federation.delivery import deliver_due
 from federation.directory import merge_mirrors, refresh_entries
 from federation.inbox import process_due
 from federation.offers import expire_offers
+from federation.retention import give_up_skipped, purge
+from instance.heartbeat import BEAT_EVERY, beat, forget, forget_stale, worker_name
+from instance.status import (
+    PROBE_TIMEOUT,
+    DatabaseUnavailable,
+    database_problem,
+    describe,
+    is_database_error,
+    missing_database_file,
+)
 from models.actors import RemoteActor
 from models.errors import CoopubError
 
 log = logging.getLogger(__name__)
 
 UPKEEP_EVERY = timedelta(hours=1)
+BACKOFF_MAX = 60.0
+"""Longest wait, in seconds, between passes that keep failing."""
+STILL_DOWN_EVERY = timedelta(minutes=5)
+"""While the database stays unavailable, a reminder is logged this often."""
 
 
 async def run_once(fed: Federation) -> int:
@@ -49,27 +68,134 @@ async def refresh_stale_actors(fed: Federation, limit: int = 50) -> int:
     return len(uris)
 
 
-async def run_forever(fed: Federation, stop: asyncio.Event) -> None:
-    next_upkeep = datetime.now(UTC)
-    log.info("worker started")
-    while not stop.is_set():
+def upkeep_tasks(fed: Federation) -> list[tuple[str, Callable[[], Awaitable[object]]]]:
+    """The hourly chores, by name."""
+    tasks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("refresh actors", lambda: refresh_stale_actors(fed))
+    ]
+    if fed.directory.enabled:
+        tasks += [
+            ("directory refresh", lambda: refresh_entries(fed)),
+            ("directory mirrors", lambda: merge_mirrors(fed)),
+        ]
+    return [
+        *tasks,
+        ("give up skipped deliveries", lambda: give_up_skipped(fed)),
+        ("retention purge", lambda: purge(fed)),
+        ("forget stale workers", forget_stale),
+    ]
+
+
+class Worker:
+    """One worker loop and what it remembers between passes: its heartbeat, its schedule and
+    the outage it is backing off from."""
+
+    def __init__(self, fed: Federation, stop: asyncio.Event) -> None:
+        self.fed = fed
+        self.stop = stop
+        self.name = worker_name()
+        self.started_at = datetime.now(UTC)
+        self.next_beat = self.started_at
+        self.next_upkeep = self.started_at
+        self.failures = 0
+        """Passes failed in a row; sets the backoff."""
+        self.down_since: datetime | None = None
+        self.reported_at: datetime | None = None
+
+    async def run(self) -> None:
+        log.info("worker started", extra={"worker": self.name})
         try:
-            fed.wake.clear()
-            handled = await run_once(fed)
-            if datetime.now(UTC) >= next_upkeep:
-                await refresh_stale_actors(fed)
-                if fed.directory.enabled:
-                    await refresh_entries(fed)
-                    await merge_mirrors(fed)
-                next_upkeep = datetime.now(UTC) + UPKEEP_EVERY
-        except Exception:  # a supervisor loop: log whatever went wrong and keep going
-            log.exception("worker pass failed")
-            handled = 0
-        if handled:
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_either(fed.wake, stop), fed.settings.worker_poll_seconds)
-    log.info("worker stopped")
+            while not self.stop.is_set():
+                handled = 0
+                try:
+                    handled = await self.run_pass()
+                except Exception as exc:  # a supervisor loop: report, back off, keep going
+                    await self.failed(exc)
+                else:
+                    self.succeeded()
+                if handled and not self.failures:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_either(self.fed.wake, self.stop), self.wait())
+        finally:
+            await self.forget()
+            log.info("worker stopped", extra={"worker": self.name})
+
+    async def run_pass(self) -> int:
+        self.fed.wake.clear()  # first: a pass that fails must not leave it set (no backoff)
+        if missing := await missing_database_file():
+            raise DatabaseUnavailable(missing)
+        await self.beat_if_due()
+        handled = await run_once(self.fed)
+        if datetime.now(UTC) >= self.next_upkeep:
+            await self.upkeep()
+            self.next_upkeep = datetime.now(UTC) + UPKEEP_EVERY
+        return handled
+
+    async def beat_if_due(self) -> None:
+        if datetime.now(UTC) >= self.next_beat:
+            await beat(self.name, self.started_at)
+            self.next_beat = datetime.now(UTC) + BEAT_EVERY
+
+    async def upkeep(self) -> None:
+        """Every task runs whatever the others did: one failing does not stop the rest."""
+        for name, task in upkeep_tasks(self.fed):
+            try:
+                await self.beat_if_due()
+                await task()
+            except Exception as exc:  # reported, and the next task still runs
+                if isinstance(exc, CoopubError) or is_database_error(exc):
+                    log.error("upkeep task failed", extra={"task": name, "error": describe(exc)})
+                else:
+                    log.error("upkeep task failed", extra={"task": name}, exc_info=exc)
+
+    def wait(self) -> float:
+        """Seconds to wait before the next pass: the poll interval, doubled for each failure."""
+        poll = self.fed.settings.worker_poll_seconds
+        if not self.failures:
+            return poll
+        return min(BACKOFF_MAX, poll * 2 ** min(self.failures, 32))
+
+    async def failed(self, exc: Exception) -> None:
+        self.failures += 1
+        retry_in = round(self.wait(), 3)
+        problem = await database_problem()
+        if problem is None and not is_database_error(exc):
+            log.error("worker pass failed", extra={"retry_in": retry_in}, exc_info=exc)
+            return
+        now = datetime.now(UTC)
+        error = problem or describe(exc)
+        if self.down_since is None or self.reported_at is None:
+            self.down_since = self.reported_at = now
+            log.error("database unavailable", extra={"error": error, "retry_in": retry_in})
+        elif now - self.reported_at >= STILL_DOWN_EVERY:
+            self.reported_at = now
+            down = round((now - self.down_since).total_seconds())
+            log.warning(
+                "database still unavailable",
+                extra={"error": error, "down_seconds": down, "retry_in": retry_in},
+            )
+        else:
+            log.debug("database still unavailable", extra={"error": error, "retry_in": retry_in})
+
+    def succeeded(self) -> None:
+        if self.down_since is not None:
+            down = round((datetime.now(UTC) - self.down_since).total_seconds())
+            log.info("database available again", extra={"down_seconds": down})
+        self.failures = 0
+        self.down_since = self.reported_at = None
+
+    async def forget(self) -> None:
+        """Remove the heartbeat on a clean stop (best effort: the database may be gone)."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await forget(self.name)
+        except Exception as exc:  # stopping anyway; the row expires after a day
+            log.info("heartbeat not removed", extra={"worker": self.name, "error": describe(exc)})
+
+
+async def run_forever(fed: Federation, stop: asyncio.Event) -> None:
+    await Worker(fed, stop).run()
 
 
 async def _either(a: asyncio.Event, b: asyncio.Event) -> None:

@@ -383,14 +383,17 @@ async def test_host_failing_for_a_week_is_marked_unreachable_then_skipped(
         assert row.last_error == "host marked unreachable"
     assert len(remote.posts) == 1
 
-    # The host speaks to us again (a verified incoming request): it is reachable again.
-    await host_answered(remote.host)
+    # The host speaks to us again (a verified incoming request): it is reachable again, and
+    # what was skipped meanwhile is queued again, due at once.
+    await host_answered(remote.host, fed)
     host = await Host.get(domain=remote.host)
     assert not host.unreachable and host.failing_since is None
-    third, payload = await _publish(fed, member, [inbox])
-    await deliver_due(fed)
+    third, _ = await _publish(fed, member, [inbox])
+    assert await deliver_due(fed) == 4
     assert (await _row(third, inbox)).state == DeliveryState.DELIVERED
-    assert len(remote.posts) == 2 and remote.posts[-1].json() == payload
+    assert len(remote.posts) == 5
+    assert await Delivery.filter(state=DeliveryState.DELIVERED).count() == 4
+    assert {p.json()["id"] for p in remote.posts[1:]} == {first.ap_id, second.ap_id, third.ap_id}
 
 
 async def test_a_host_failing_for_less_than_a_week_is_still_tried(
@@ -467,15 +470,20 @@ async def test_an_unreachable_host_is_probed_once_a_day(
         unreachable=True,
     )
     inbox = remote.script_inbox("/inbox", [(202, {})])
-    activity, _ = await _publish(fed, member, [inbox, remote.url("/users/zoe/inbox")])
+    targets = (inbox, remote.url("/users/zoe/inbox"))
+    activity, _ = await _publish(fed, member, targets)
     assert await deliver_due(fed) == 2
-    states = sorted(
-        [(await _row(activity, i)).state for i in (inbox, remote.url("/users/zoe/inbox"))]
-    )
-    assert states == sorted([DeliveryState.DELIVERED, DeliveryState.SKIPPED])  # one probe only
-    assert len(remote.posts) == 1
+    assert len(remote.posts) == 1  # one probe only
+    probe = next(r for r in [await _row(activity, i) for i in targets] if r.attempts == 1)
+    assert probe.state == DeliveryState.DELIVERED
     host = await Host.get(domain=remote.host)
     assert not host.unreachable and host.failing_since is None
+    # The probe brought the host back: the row skipped beside it is due again, and sent.
+    other = await _row(activity, next(i for i in targets if i != probe.inbox))
+    assert other.state == DeliveryState.PENDING and other.next_attempt_at <= _now()
+    assert await deliver_due(fed) == 1
+    assert (await _row(activity, other.inbox)).state == DeliveryState.DELIVERED
+    assert len(remote.posts) == 2
 
     # a probe that fails waits another day
     await Host.filter(domain=remote.host).update(
@@ -486,6 +494,77 @@ async def test_an_unreachable_host_is_probed_once_a_day(
     await deliver_due(fed)
     later, _ = await _publish(fed, member, [inbox])
     await deliver_due(fed)
-    assert len(remote.posts) == 2
+    assert len(remote.posts) == 3
     assert (await _row(later, inbox)).state == DeliveryState.SKIPPED
     assert (await Host.get(domain=remote.host)).unreachable
+
+
+# --- resend after recovery ----------------------------------------------------------------------
+
+
+async def test_skipped_deliveries_are_sent_once_the_host_is_back(
+    fed: Federation, member: LocalActor, remote: RemoteServer
+) -> None:
+    """Skipping is not dropping: what was skipped while the host was unreachable is sent when a
+    probe gets through, unless it is older than ``give_up_after_hours`` (then it fails)."""
+    await Host.create(
+        domain=remote.host,
+        failing_since=_now() - timedelta(days=9),
+        last_failure_at=_now() - timedelta(hours=1),  # probed an hour ago: no probe now
+        unreachable=True,
+    )
+    await Host.create(
+        domain="gone.example",
+        failing_since=_now() - timedelta(days=30),
+        last_failure_at=_now(),
+        unreachable=True,
+    )
+    inbox, other = remote.url("/inbox"), remote.url("/users/zoe/inbox")
+    recent, _ = await _publish(fed, member, [inbox, other, "https://gone.example/inbox"])
+    old, _ = await _publish(fed, member, [inbox])
+    await Delivery.filter(activity_id=old.id).update(created_at=_now() - timedelta(hours=73))
+    assert await deliver_due(fed) == 4
+    assert set(await Delivery.all().values_list("state", flat=True)) == {DeliveryState.SKIPPED}
+    assert remote.posts == []
+
+    # A day later the host is probed with the next delivery, and answers.
+    await Host.filter(domain=remote.host).update(last_failure_at=_now() - timedelta(days=2))
+    probe, _ = await _publish(fed, member, [inbox])
+    assert await deliver_due(fed) == 1
+    assert [p.json()["id"] for p in remote.posts] == [probe.ap_id]
+    assert not (await Host.get(domain=remote.host)).unreachable
+    for target in (inbox, other):
+        row = await _row(recent, target)
+        assert row.state == DeliveryState.PENDING and row.next_attempt_at <= _now()
+    assert (await _row(old, inbox)).state == DeliveryState.FAILED  # too old to be worth sending
+    gone = await _row(recent, "https://gone.example/inbox")
+    assert gone.state == DeliveryState.SKIPPED  # another host: still skipped
+
+    assert await deliver_due(fed) == 2
+    assert sorted(p.path for p in remote.posts[1:]) == ["/inbox", "/users/zoe/inbox"]
+    assert {p.json()["id"] for p in remote.posts[1:]} == {recent.ap_id}
+    assert (await _row(recent, inbox)).state == DeliveryState.DELIVERED
+    assert (await _row(recent, other)).state == DeliveryState.DELIVERED
+    assert await deliver_due(fed) == 0
+    assert old.ap_id not in {p.json()["id"] for p in remote.posts}
+
+
+async def test_an_incoming_request_brings_skipped_deliveries_back(
+    fed: Federation, member: LocalActor, remote: RemoteServer
+) -> None:
+    await Host.create(
+        domain=remote.host,
+        failing_since=_now() - timedelta(days=9),
+        last_failure_at=_now(),
+        unreachable=True,
+    )
+    activity, payload = await _publish(fed, member, [remote.url("/inbox")])
+    await deliver_due(fed)
+    assert (await _row(activity, remote.url("/inbox"))).state == DeliveryState.SKIPPED
+    fed.wake.clear()
+    await host_answered(remote.host, fed)
+    assert fed.wake.is_set()  # the in-process worker starts at once
+    await host_answered(remote.host, fed)  # said twice: requeued once
+    assert await deliver_due(fed) == 1
+    assert [p.json() for p in remote.posts] == [payload]
+    assert (await _row(activity, remote.url("/inbox"))).state == DeliveryState.DELIVERED

@@ -36,3 +36,12 @@ async def test_webfinger_unknown_is_404(client: httpx.AsyncClient, coop: LocalAc
     r = await client.get("/.well-known/webfinger?resource=acct:velos@elsewhere.example")
     assert r.status_code == 404
     assert (await client.get("/.well-known/webfinger")).status_code == 400
+
+
+async def test_health_and_metrics_are_served(client: httpx.AsyncClient) -> None:
+    health = await client.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] in {"ok", "degraded"}
+    metrics = await client.get("/metrics")  # the in-process client is a loopback client
+    assert metrics.status_code == 200 and "coopub_database_up 1.0" in metrics.text
+    missing = await client.get("/no/such/page/here")
+    assert missing.status_code == 404 and len(missing.headers["x-request-id"]) == 16

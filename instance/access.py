@@ -1,0 +1,89 @@
+"""Per-request observation, as pure ASGI middleware: a request id, the latency and status
+metrics, and one access-log line in the same ``key=value`` format as every other log.
+
+The request id comes from the client's (or proxy's) ``X-Request-Id`` when it is short and
+harmless, else it is generated; it is echoed in the response, so one id follows a request from
+the reverse proxy's log to ours.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from instance.metrics import RequestMetrics
+
+log = logging.getLogger("coopub.access")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_LOGGED_PATH = 300
+UNMATCHED = "<unmatched>"
+
+
+def request_id(scope: Scope) -> str:
+    given = Headers(scope=scope).get(REQUEST_ID_HEADER)
+    if given is not None and SAFE_REQUEST_ID.fullmatch(given):
+        return given
+    return secrets.token_hex(8)
+
+
+def route_template(scope: Scope) -> str:
+    """The path pattern that serves this request (``/u/{username:str}``, not ``/u/alice``)."""
+    app = scope.get("app")
+    partial = None
+    for route in getattr(app, "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", UNMATCHED))
+        if match == Match.PARTIAL and partial is None:  # right path, other method: 405
+            partial = str(getattr(route, "path", UNMATCHED))
+    return partial or UNMATCHED
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp, *, metrics: RequestMetrics, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        scope.setdefault("state", {})["request_id"] = rid
+        status = 500  # unless a response starts: an exception escaped
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            self.metrics.observe(scope["method"], route_template(scope), status, seconds)
+            if self.access_log:
+                client = scope.get("client")
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"][:MAX_LOGGED_PATH],
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 1),
+                        "request_id": rid,
+                        "client": client[0] if client else None,
+                    },
+                )

@@ -1,0 +1,166 @@
+"""What the database says about this instance's health: is it answering, are workers alive, how
+far behind are the queues. Read by ``/healthz``, ``/metrics`` and the worker's error handling;
+computed from the shared database, so it is right whichever process or host does the work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from tortoise.connection import get_connection
+from tortoise.exceptions import DBConnectionError
+from tortoise.functions import Count
+
+from models.activities import InboxItem, InboxState
+from models.delivery import Delivery, DeliveryState, Host
+from models.errors import CoopubError
+from models.workers import WorkerHeartbeat
+
+PROBE_TIMEOUT = 3.0
+"""Seconds a probe may take before the database counts as not answering."""
+HEARTBEAT_STALE = timedelta(minutes=2)
+"""A worker that has not beaten for this long is presumed stalled or gone (it beats every 15 s)."""
+
+
+async def database_problem() -> str | None:
+    """``None`` when the database answers a trivial read of our schema in time, else why not.
+
+    The read touches a table (not ``SELECT 1``, which SQLite answers without its file), so a
+    missing schema counts as unavailable; a SQLite file deleted under a running process, which
+    would otherwise keep working on a ghost copy and lose every write, does too.
+    """
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            await WorkerHeartbeat.all().limit(1).values_list("id", flat=True)
+            return await missing_database_file()
+    except TimeoutError:
+        return f"no answer within {PROBE_TIMEOUT:g} s"
+    except Exception as exc:  # whatever the driver raises (OSError, asyncpg, sqlite3, tortoise)
+        return describe(exc)
+
+
+_OPENED: dict[str, tuple[int, int]] = {}
+"""Device and inode of each SQLite file when first checked, to notice it being replaced."""
+
+
+async def missing_database_file() -> str | None:
+    """Why the SQLite file in use is no longer at its path, if it is not (``None`` on
+    PostgreSQL). SQLite goes on using a deleted or replaced file through its open handle, and
+    every write would be lost: only a restart opens the file now at the path."""
+    path = getattr(get_connection("default"), "filename", None)
+    if not isinstance(path, str) or path == ":memory:":
+        return None
+    try:
+        stat = await asyncio.to_thread(os.stat, path)
+    except FileNotFoundError:
+        return f"database file missing: {path} (restore it, then restart coopub)"
+    identity = (stat.st_dev, stat.st_ino)
+    if _OPENED.setdefault(path, identity) != identity:
+        return f"database file replaced: {path} (restart coopub to use the new one)"
+    return None
+
+
+class DatabaseUnavailable(CoopubError):
+    """Raised by coopub itself when the database is not usable (its file was deleted)."""
+
+    public_message = "Database unavailable"
+
+
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    OSError,  # refused, reset, unreachable, name resolution, timeouts
+    DBConnectionError,
+    sqlite3.OperationalError,  # unable to open, disk I/O, locked, not a database
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # the connection was closed under the query
+    asyncpg.exceptions.OperatorInterventionError,  # shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is the database or its connection failing, as opposed
+    to a bug: those are worth one line, a bug is worth its traceback."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _DRIVER_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """One line: the error's type and message (drivers put newlines in theirs)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _age(now: datetime, since: datetime | None) -> float | None:
+    return None if since is None else max(0.0, (now - since).total_seconds())
+
+
+@dataclass
+class QueueStatus:
+    now: datetime
+    deliveries: dict[str, int] = field(default_factory=dict)
+    """Deliveries per state, every state present."""
+    inbox: dict[str, int] = field(default_factory=dict)
+    """Inbox items per state, every state present."""
+    oldest_due_delivery: datetime | None = None
+    oldest_due_inbox: datetime | None = None
+    unreachable_hosts: int = 0
+    newest_heartbeat: datetime | None = None
+    live_workers: int = 0
+
+    @property
+    def delivery_lag(self) -> float:
+        """Seconds since the oldest due pending delivery became due (0: nothing waiting)."""
+        return _age(self.now, self.oldest_due_delivery) or 0.0
+
+    @property
+    def inbox_lag(self) -> float:
+        return _age(self.now, self.oldest_due_inbox) or 0.0
+
+    @property
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the newest worker heartbeat; ``None`` when no worker has beaten."""
+        return _age(self.now, self.newest_heartbeat)
+
+
+async def _oldest_due(model: type[Delivery] | type[InboxItem], now: datetime) -> datetime | None:
+    # Uses the (state, next_attempt_at) index: one row read.
+    due = model.filter(state="pending", next_attempt_at__lte=now)
+    return await due.order_by("next_attempt_at").first().values_list("next_attempt_at", flat=True)
+
+
+async def _by_state(model: type[Delivery] | type[InboxItem], states: list[str]) -> dict[str, int]:
+    rows = await model.annotate(n=Count("id")).group_by("state").values_list("state", "n")
+    counts = dict.fromkeys(states, 0)
+    counts.update({str(state): int(n) for state, n in rows})
+    return counts
+
+
+async def queue_status(*, all_states: bool = True) -> QueueStatus:
+    """The queues and workers now. ``all_states=False`` counts only the pending rows (cheap, for
+    health checks); otherwise every state is counted (metrics)."""
+    now = datetime.now(UTC)
+    status = QueueStatus(now)
+    if all_states:
+        status.deliveries = await _by_state(Delivery, [s.value for s in DeliveryState])
+        status.inbox = await _by_state(InboxItem, [s.value for s in InboxState])
+    else:
+        status.deliveries = {"pending": await Delivery.filter(state="pending").count()}
+        status.inbox = {"pending": await InboxItem.filter(state="pending").count()}
+    status.oldest_due_delivery = await _oldest_due(Delivery, now)
+    status.oldest_due_inbox = await _oldest_due(InboxItem, now)
+    status.unreachable_hosts = await Host.filter(unreachable=True).count()
+    beats = WorkerHeartbeat.all().order_by("-beat_at")
+    status.newest_heartbeat = await beats.first().values_list("beat_at", flat=True)
+    status.live_workers = await WorkerHeartbeat.filter(beat_at__gte=now - HEARTBEAT_STALE).count()
+    return status
