@@ -1,4 +1,4 @@
-"""Creating local actors: names checked, keys generated once."""
+"""Local actors' accounts: names checked, keys generated once, profiles, passwords, access."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from federation.delivery import follower_inboxes, publish
 from federation.signatures import generate_rsa_keypair
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
-from models.errors import Conflict, Malformed
+from models.errors import Conflict, Gone, Malformed
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
 RESERVED = frozenset({"directory", "actor", "admin", "api", "inbox", "instance", "root"})
@@ -41,7 +41,13 @@ async def create_actor(
 ) -> LocalActor:
     if kind not in (ActorKind.INSTANCE, ActorKind.DIRECTORY):
         check_username(username)
-    if await LocalActor.exists(username=username):
+    existing = await LocalActor.get_or_none(username=username)
+    if existing is not None and existing.deleted_at is not None:
+        raise Conflict(
+            f"{username} was deleted",
+            f"The name {username} belonged to a deleted account and stays reserved",
+        )
+    if existing is not None:
         raise Conflict(f"{username} exists", f"The name {username} is already taken")
     private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
     return await LocalActor.create(
@@ -67,6 +73,7 @@ async def update_profile(
     locked: bool | None = None,
 ) -> Activity:
     """Change an actor's profile and send ``Update`` to its followers (shared inboxes first)."""
+    check_not_deleted(actor)
     if name is not None:
         actor.name = name
     if summary is not None:
@@ -84,3 +91,23 @@ async def ensure_instance_actor(hostname: str, title: str) -> LocalActor:
     if existing:
         return existing
     return await create_actor(ActorKind.INSTANCE, hostname, name=title, locked=True)
+
+
+def check_not_deleted(actor: LocalActor) -> None:
+    if actor.deleted_at is not None:
+        raise Gone(f"{actor.username} is deleted", f"The account {actor.username} is deleted")
+
+
+async def set_password(member: LocalActor, password_hash: str) -> None:
+    """Replace a member's password (already hashed by the caller)."""
+    check_not_deleted(member)
+    member.password_hash = password_hash
+    await member.save(update_fields=["password_hash", "updated_at"])
+
+
+async def set_disabled(member: LocalActor, disabled: bool) -> None:
+    """A disabled member cannot log in and its API tokens are refused; the actor itself stays
+    federated (followers, offers and keys are kept), so enabling it again loses nothing."""
+    check_not_deleted(member)
+    member.disabled = disabled
+    await member.save(update_fields=["disabled", "updated_at"])

@@ -19,7 +19,11 @@ log = logging.getLogger(__name__)
 
 async def local_actor_by_uri(fed: Federation, uri: str | None) -> LocalActor:
     parsed = fed.urls.parse_actor(uri or "")
-    actor = await LocalActor.get_or_none(kind=parsed[0], username=parsed[1]) if parsed else None
+    actor = (
+        await LocalActor.get_or_none(kind=parsed[0], username=parsed[1], deleted_at=None)
+        if parsed
+        else None
+    )
     if actor is None:
         raise NotFound(f"no local actor {uri}")
     return actor

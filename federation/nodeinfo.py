@@ -55,7 +55,7 @@ async def nodeinfo_document(fed: Federation, schema: str) -> dict[str, Any]:
         "openRegistrations": fed.site.open_registrations,
         "usage": {
             "users": {
-                "total": await LocalActor.filter(kind=ActorKind.MEMBER).count(),
+                "total": await LocalActor.filter(kind=ActorKind.MEMBER, deleted_at=None).count(),
                 "activeMonth": await _active_members(now - timedelta(days=30)),
                 "activeHalfyear": await _active_members(now - timedelta(days=182)),
             },
@@ -65,7 +65,7 @@ async def nodeinfo_document(fed: Federation, schema: str) -> dict[str, Any]:
             "nodeName": fed.site.title,
             "nodeDescription": fed.site.description,
             "languages": list(fed.site.languages),
-            "coops": await LocalActor.filter(kind=ActorKind.COOP).count(),
+            "coops": await LocalActor.filter(kind=ActorKind.COOP, deleted_at=None).count(),
             "offerKinds": sorted(
                 {
                     str(k)

@@ -10,7 +10,7 @@ from activitypub.urls import Urls
 from federation.context import Federation
 from federation.http import AS2_TYPES
 from models.actors import ActorKind, LocalActor
-from models.errors import Malformed, NotFound, RemoteUnavailable
+from models.errors import Gone, Malformed, NotFound, RemoteUnavailable
 
 HANDLE = re.compile(r"^(?:acct:)?@?(?P<user>[^@\s/]+)@(?P<host>[^@\s/]+)$")
 SELF_TYPES = (
@@ -27,7 +27,8 @@ def parse_handle(handle: str) -> tuple[str, str]:
 
 
 async def local_actor_for_resource(urls: Urls, resource: str) -> LocalActor:
-    """The local actor named by ``acct:name@domain`` or by its actor URL; NotFound otherwise."""
+    """The local actor named by ``acct:name@domain`` or by its actor URL; NotFound otherwise,
+    Gone for a deleted account."""
     if resource.startswith(("https://", "http://")):
         parsed = urls.parse_actor(resource)
         if parsed is None:
@@ -41,6 +42,8 @@ async def local_actor_for_resource(urls: Urls, resource: str) -> LocalActor:
         actor = await LocalActor.get_or_none(username=user)
     if actor is None:
         raise NotFound(f"no such account: {resource}")
+    if actor.deleted_at is not None:
+        raise Gone(f"deleted account: {resource}", "This account has been deleted")
     return actor
 
 
@@ -84,6 +87,8 @@ async def resolve(fed: Federation, handle_or_uri: str) -> str:
         except RemoteUnavailable as exc:
             last_error = exc
             continue
+        except NotFound as exc:  # the server answered: no such account there
+            raise NotFound(str(exc), f"{host} has no account {user}@{host}") from exc
         return _self_link(jrd, handle_or_uri)
     raise RemoteUnavailable(f"WebFinger failed for {handle_or_uri}: {last_error}")
 

@@ -1,462 +1,341 @@
-"""The ``coopub`` command line: set up, run, and administer an instance."""
+"""The ``coopub`` command line: set up, run, and administer an instance.
+
+Building the parser imports nothing heavy (no ORM, web server, HTTP client or crypto), so that
+``--help`` and ``--version`` answer at once; each command's module is imported when it runs
+(``instance/cli_*.py``). Every failure is one line on stderr, ``coopub: error: …``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import secrets
-import signal
+import importlib
+import os
 import sys
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+import traceback
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-import uvicorn
-from tortoise.expressions import Q
-
-from federation import directory
-from federation.accounts import create_actor, ensure_instance_actor, update_profile
-from federation.context import Federation
-from federation.delivery import deliver_due, queue_stats
-from federation.directory import ensure_directory_actor
-from federation.follows import decide, follow, unfollow
-from federation.local import list_actors
 from instance import __version__
-from instance.app import build_federation, create_app
-from instance.auth import create_token
-from instance.config import Config, ConfigError, config_path, load_config, set_setting
 from instance.logs import setup_logging
-from instance.passwords import hash_password
-from instance.worker import run_forever
-from models.actors import ActorKind, LocalActor
-from models.db import apply_migrations, close_db, open_db
-from models.directory import DirectoryEntry
-from models.errors import CoopubError, NotFound
-from models.follows import Follow, FollowState
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "instance.example.toml"
-
-
-async def _setup_database(config: Config) -> None:
-    if config.database_url.startswith("sqlite://"):
-        Path(config.database_url[len("sqlite://") :]).parent.mkdir(parents=True, exist_ok=True)
-    await apply_migrations(config.database_url)
-    await close_db()
-    await open_db(config.database_url)
-    try:
-        actor = await ensure_instance_actor(
-            build_federation(config).urls.hostname, config.instance.title
-        )
-        print(f"instance actor: {config.instance.base_url}/actor ({actor.username})")
-        if config.directory.enabled:
-            await ensure_directory_actor(config.directory.name, config.directory.description)
-            print(f"directory actor: {config.instance.base_url}/directory")
-    finally:
-        await close_db()
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PENDING = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = (
+    "exit status: 0 done; 1 failed or refused; 2 wrong usage; "
+    "3 still pending (follow, directory join); 130 interrupted"
+)
+FOLLOW_EXIT = (
+    "exit status: 0 accepted; 1 failed or refused; 2 wrong usage; 3 still pending after --wait "
+    "(the request stands: check later with `coopub follows list ACTOR`); 130 interrupted"
+)
+JOIN_EXIT = (
+    "exit status: 0 admitted; 1 failed or refused; 2 wrong usage; 3 still pending after --wait "
+    "(the request stands: check later with `coopub directory status`); 130 interrupted"
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LONG_RUNNING = frozenset({"serve", "worker"})
+"""Commands that log at INFO by default; the others log only errors: they report the outcome
+themselves (a failed delivery is part of a command's one error line, not a log line before it)."""
 
 
-def cmd_init(args: argparse.Namespace) -> None:
-    path = Path(args.config) if args.config else config_path()
-    if path.exists() and not args.force:
-        print(f"{path} exists; keeping it (use --force to overwrite)")
-    else:
-        text = EXAMPLE.read_text()
-        text = set_setting(text, "instance", "domain", args.domain)
-        text = set_setting(text, "instance", "scheme", args.scheme)
-        text = set_setting(text, "instance", "secret_key", secrets.token_urlsafe(32))
-        if args.title:
-            text = set_setting(text, "instance", "title", args.title)
-        if args.database_url:
-            text = set_setting(text, "database", "url", args.database_url)
-        if args.port:
-            text = set_setting(text, "server", "port", args.port)
-        if args.allow_private_addresses:
-            text = set_setting(text, "federation", "allow_private_addresses", True)
-        path.write_text(text)
-        print(f"wrote {path}")
-    config = load_config(path)
-    asyncio.run(_setup_database(config))
-    print(f"ready: run `coopub serve` and open {config.instance.base_url}/")
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    print(f"coopub: error: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
-def cmd_migrate(args: argparse.Namespace) -> None:
-    asyncio.run(_setup_database(load_config()))
-    print("database up to date")
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors, like every other coopub error."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(f"{message}: see `{self.prog} --help`", EXIT_USAGE)
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    config = load_config()
-    app = create_app(config, run_worker=False if args.no_worker else None)
-    uvicorn.run(
-        app,
-        host=args.host or config.server.host,
-        port=args.port or config.server.port,
-        proxy_headers=True,
-        log_config=None,
-        access_log=False,
+def _command(parser: argparse.ArgumentParser, module: str, function: str, **defaults: Any) -> None:
+    """Run ``instance.<module>.<function>`` for this subcommand, imported only when chosen."""
+    parser.set_defaults(command_target=(f"instance.{module}", function), **defaults)
+
+
+def _subcommands(parser: argparse.ArgumentParser, dest: str, what: str) -> Any:
+    return parser.add_subparsers(
+        dest=dest, required=True, metavar="COMMAND", help=f"{what} (see COMMAND --help)"
     )
 
 
-async def _worker(config: Config) -> None:
-    await open_db(config.database_url)
-    fed = build_federation(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await run_forever(fed, stop)
-    finally:
-        await fed.aclose()
-        await close_db()
-
-
-def cmd_worker(args: argparse.Namespace) -> None:
-    asyncio.run(_worker(load_config()))
-
-
-def with_db(
-    fn: Callable[[Federation, argparse.Namespace], Awaitable[None]],
-) -> Callable[[argparse.Namespace], None]:
-    """Run an async command with the database open and a federation context."""
-
-    def run(args: argparse.Namespace) -> None:
-        async def main() -> None:
-            config = load_config()
-            await open_db(config.database_url)
-            fed = build_federation(config)
-            try:
-                await fn(fed, args)
-            finally:
-                await fed.aclose()
-                await close_db()
-
-        asyncio.run(main())
-
-    return run
-
-
-async def _local(name: str) -> LocalActor:
-    actor = await LocalActor.get_or_none(username=name.lstrip("@").split("@")[0])
-    if actor is None:
-        raise NotFound(f"no local actor {name}", f"No local coop or member named {name}")
-    return actor
-
-
-@with_db
-async def cmd_coop_create(fed: Federation, args: argparse.Namespace) -> None:
-    coop = await create_actor(
-        ActorKind.COOP,
-        args.name,
-        name=args.title or args.name,
-        summary=args.summary,
-        locked=args.locked,
+def _password_stdin(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of asking",
     )
-    print(f"created coop @{coop.username}@{fed.urls.domain} {fed.urls.actor(coop)}")
 
 
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password (again): ") != first:
-        raise ConfigError("passwords differ", "The two passwords differ")
-    return first
+def _yes(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
-@with_db
-async def cmd_member_create(fed: Federation, args: argparse.Namespace) -> None:
-    coop = await LocalActor.get_or_none(kind=ActorKind.COOP, username=args.coop)
-    if coop is None:
-        raise NotFound(f"no coop {args.coop}", f"No coop named {args.coop}")
-    password_hash = hash_password(_read_password(args))
-    member = await create_actor(
-        ActorKind.MEMBER,
-        args.name,
-        name=args.display_name or args.name,
-        coop=coop,
-        email=args.email,
-        password_hash=password_hash,
-        locked=args.locked,
-    )
-    if args.admin:
-        member.is_admin = True
-        await member.save(update_fields=["is_admin"])
-    admin = " (admin)" if args.admin else ""
-    print(f"created member @{member.username}@{fed.urls.domain} {fed.urls.actor(member)}{admin}")
-
-
-@with_db
-async def cmd_member_admin(fed: Federation, args: argparse.Namespace) -> None:
-    member = await LocalActor.get_or_none(kind=ActorKind.MEMBER, username=args.name)
-    if member is None:
-        raise NotFound(f"no member {args.name}", f"No member named {args.name}")
-    member.is_admin = not args.revoke
-    await member.save(update_fields=["is_admin"])
-    print(f"{member.username}: {'admin' if member.is_admin else 'not an admin'}")
-
-
-@with_db
-async def cmd_list(fed: Federation, args: argparse.Namespace) -> None:
-    kind = ActorKind.COOP if args.what == "coop" else ActorKind.MEMBER
-    for actor in await list_actors(kind):
-        coop = (
-            f" coop={actor.coop.username}"
-            if kind == ActorKind.MEMBER and (await actor.fetch_related("coop") or actor.coop)
-            else ""
-        )
-        lock = " locked" if actor.locked else ""
-        print(
-            f"@{actor.username}@{fed.urls.domain}\t{actor.name}{coop}{lock}\t{fed.urls.actor(actor)}"
-        )
-
-
-async def _send_now(fed: Federation, actor: LocalActor) -> None:
-    """Deliver what ``actor`` just published from this process, so the command can report the
-    outcome; a running worker would send it too (rows are claimed, never sent twice)."""
-    await deliver_due(fed, actor=actor)
-
-
-@with_db
-async def cmd_actor_update(fed: Federation, args: argparse.Namespace) -> None:
-    actor = await _local(args.actor)
-    await update_profile(fed, actor, name=args.name, summary=args.summary, locked=args.locked)
-    await _send_now(fed, actor)
-    print(f"updated {fed.urls.actor(actor)}")
-
-
-@with_db
-async def cmd_follow(fed: Federation, args: argparse.Namespace) -> None:
-    actor = await _local(args.actor)
-    record = await follow(fed, actor, args.target)
-    await _send_now(fed, actor)
-    for _ in range(int(args.wait * 10)):
-        await record.refresh_from_db()
-        if record.state != FollowState.PENDING:
-            break
-        await asyncio.sleep(0.1)
-    print(f"{actor.username} → {record.target_uri}: {record.state.value}")
-
-
-@with_db
-async def cmd_unfollow(fed: Federation, args: argparse.Namespace) -> None:
-    actor = await _local(args.actor)
-    await unfollow(fed, actor, args.target)
-    await _send_now(fed, actor)
-    print(f"{actor.username} no longer follows {args.target}")
-
-
-@with_db
-async def cmd_follows_list(fed: Federation, args: argparse.Namespace) -> None:
-    query = Follow.all().order_by("id")
-    if args.actor:
-        uri = fed.urls.actor(await _local(args.actor))
-        query = Follow.filter(Q(follower_uri=uri) | Q(target_uri=uri)).order_by("id")
-    for record in await query:
-        print(f"{record.follower_uri} → {record.target_uri}\t{record.state.value}")
-
-
-@with_db
-async def cmd_follows_decide(fed: Federation, args: argparse.Namespace) -> None:
-    target = await _local(args.actor)
-    record = await decide(fed, target, args.follower, accept=args.decision == "approve")
-    await _send_now(fed, target)
-    print(f"{record.follower_uri} → {record.target_uri}: {record.state.value}")
-
-
-@with_db
-async def cmd_token_create(fed: Federation, args: argparse.Namespace) -> None:
-    member = await LocalActor.get_or_none(kind=ActorKind.MEMBER, username=args.member)
-    if member is None:
-        raise NotFound(f"no member {args.member}", f"No member named {args.member}")
-    print(await create_token(member, args.label))
-
-
-@with_db
-async def cmd_directory(fed: Federation, args: argparse.Namespace) -> None:
-    action = args.action
-    if action == "join":
-        record = await directory.join(fed, args.target)
-        await _send_now(fed, await fed.instance_actor())
-        for _ in range(int(args.wait * 10)):
-            await record.refresh_from_db()
-            if record.state != FollowState.PENDING:
-                break
-            await asyncio.sleep(0.1)
-        print(f"{record.target_uri}\t{_membership(record.state)}")
-    elif action == "leave":
-        await directory.leave(fed, args.target)
-        await _send_now(fed, await fed.instance_actor())
-        print(f"left {args.target}")
-    elif action == "status":
-        rows = await directory.memberships(fed)
-        for record in rows:
-            print(f"{record.target_uri}\t{_membership(record.state)}")
-        if not rows:
-            print("this instance has not asked to join any directory")
-    elif action in ("admit", "reject"):
-        if action == "admit":
-
-            def progress(done: int, total: int) -> None:
-                print(f"backfill {done}/{total}", flush=True)
-
-            count = await directory.admit(fed, args.target, progress)
-            print(f"admitted {args.target}; {count} offer(s) sent to it")
-        else:
-            await directory.reject(fed, args.target)
-            print(f"rejected {args.target}")
-        await _send_now(fed, await directory.directory_actor())
-        while await deliver_due(fed, actor=await directory.directory_actor()):
-            pass
-    elif action == "list":
-        for entry in await DirectoryEntry.all().order_by("state", "domain"):
-            checks = ",".join(k for k, v in (entry.checks or {}).items() if v is True)
-            print(f"{entry.domain}\t{entry.state.value}\t{entry.source or 'joined'}\t{checks}")
-    elif action == "mirror":
-        record = await directory.mirror(fed, args.target)
-        await _send_now(fed, await directory.directory_actor())
-        print(f"mirroring {record.target_uri}: {record.state.value}")
-    elif action == "refresh":
-        checked = await directory.refresh_entries(fed)
-        merged = await directory.merge_mirrors(fed)
-        print(f"rechecked {checked}, merged {merged}")
-
-
-def _membership(state: FollowState) -> str:
-    return {"pending": "pending", "accepted": "admitted", "rejected": "rejected"}[state.value]
-
-
-@with_db
-async def cmd_queue(fed: Federation, args: argparse.Namespace) -> None:
-    for state, count in (await queue_stats()).items():
-        print(f"{state}\t{count}")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="coopub", description="A Fediverse server for cooperatives")
-    p.add_argument("--version", action="version", version=f"coopub {__version__}")
-    p.add_argument("--log-level", default="INFO")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _setup_commands(sub: Any) -> None:
     init = sub.add_parser("init", help="write instance.toml, create the database and keys")
-    init.add_argument("--domain", required=True, help="public host[:port], e.g. velos.example")
-    init.add_argument("--scheme", choices=("https", "http"), default="https")
-    init.add_argument("--title")
-    init.add_argument("--database-url")
-    init.add_argument("--port", type=int)
-    init.add_argument("--allow-private-addresses", action="store_true")
-    init.add_argument("--config", help="where to write (default: $COOPUB_CONFIG or instance.toml)")
-    init.add_argument("--force", action="store_true")
-    init.set_defaults(func=cmd_init)
-
-    sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
-    serve = sub.add_parser("serve", help="run the web server and the delivery worker")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--no-worker", action="store_true")
-    serve.set_defaults(func=cmd_serve)
-    sub.add_parser("worker", help="run the delivery worker alone").set_defaults(func=cmd_worker)
-
-    coop = sub.add_parser("coop", help="cooperatives").add_subparsers(dest="sub", required=True)
-    create = coop.add_parser("create")
-    create.add_argument("name")
-    create.add_argument("--title", default="")
-    create.add_argument("--summary", default="")
-    create.add_argument("--locked", action="store_true", help="approve followers by hand")
-    create.set_defaults(func=cmd_coop_create)
-    coop.add_parser("list").set_defaults(func=cmd_list, what="coop")
-
-    member = sub.add_parser("member", help="members").add_subparsers(dest="sub", required=True)
-    mcreate = member.add_parser("create")
-    mcreate.add_argument("name")
-    mcreate.add_argument("--coop", required=True)
-    mcreate.add_argument("--email", required=True)
-    mcreate.add_argument("--display-name", default="")
-    mcreate.add_argument("--locked", action="store_true")
-    mcreate.add_argument("--password-stdin", action="store_true")
-    mcreate.add_argument("--admin", action="store_true", help="may open the admin page")
-    mcreate.set_defaults(func=cmd_member_create)
-    madmin = member.add_parser("admin", help="let a member open the admin page (or --revoke)")
-    madmin.add_argument("name")
-    madmin.add_argument("--revoke", action="store_true")
-    madmin.set_defaults(func=cmd_member_admin)
-    member.add_parser("list").set_defaults(func=cmd_list, what="member")
-
-    upd = sub.add_parser("actor", help="local actors").add_subparsers(dest="sub", required=True)
-    aupdate = upd.add_parser("update", help="change a profile and tell the followers")
-    aupdate.add_argument("actor")
-    aupdate.add_argument("--name")
-    aupdate.add_argument("--summary")
-    lock = aupdate.add_mutually_exclusive_group()
-    lock.add_argument("--locked", action="store_true", default=None)
-    lock.add_argument("--unlocked", dest="locked", action="store_false")
-    aupdate.set_defaults(func=cmd_actor_update)
-
-    fol = sub.add_parser("follow", help="make a local actor follow @name@host")
-    fol.add_argument("actor")
-    fol.add_argument("target")
-    fol.add_argument("--wait", type=float, default=10.0, help="seconds to wait for the Accept")
-    fol.set_defaults(func=cmd_follow)
-    unf = sub.add_parser("unfollow", help="undo a follow")
-    unf.add_argument("actor")
-    unf.add_argument("target")
-    unf.set_defaults(func=cmd_unfollow)
-
-    follows = sub.add_parser("follows", help="follow relationships").add_subparsers(
-        dest="sub", required=True
+    init.add_argument(
+        "--domain",
+        required=True,
+        help="public host[:port], e.g. velos.example; a :PORT also sets [server] port",
     )
-    flist = follows.add_parser("list")
-    flist.add_argument("actor", nargs="?")
-    flist.set_defaults(func=cmd_follows_list)
+    init.add_argument(
+        "--scheme", choices=("https", "http"), default="https", help="public scheme (https)"
+    )
+    init.add_argument("--title", help="the instance's name, shown on its pages")
+    init.add_argument(
+        "--database-url", help="postgres://USER@HOST:PORT/NAME (default: SQLite in data/)"
+    )
+    init.add_argument("--port", type=int, help="port `coopub serve` listens on (default 8000)")
+    init.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let federation reach private and loopback addresses (tests, LAN only)",
+    )
+    init.add_argument("--config", help="where to write (default: $COOPUB_CONFIG or instance.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing instance.toml")
+    _command(init, "cli_setup", "cmd_init")
+
+    migrate = sub.add_parser("migrate", help="create the database or apply pending migrations")
+    _command(migrate, "cli_setup", "cmd_migrate")
+
+    serve = sub.add_parser("serve", help="run the web server and the delivery worker")
+    serve.add_argument("--host", help="address to listen on (default: [server] host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    serve.add_argument(
+        "--no-worker", action="store_true", help="do not run the worker (run `coopub worker`)"
+    )
+    _command(serve, "cli_setup", "cmd_serve")
+    _command(
+        sub.add_parser("worker", help="run the delivery worker alone"), "cli_setup", "cmd_worker"
+    )
+
+    backup = sub.add_parser("backup", help="write a backup of the database and keys to FILE")
+    backup.add_argument("file", help="the backup file to write")
+    _command(backup, "cli_setup", "cmd_backup")
+    restore = sub.add_parser("restore", help="restore a backup written by `coopub backup`")
+    restore.add_argument("file", help="the backup file to read")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that already has data"
+    )
+    _command(restore, "cli_setup", "cmd_restore")
+
+
+def _coop_commands(sub: Any) -> None:
+    coop = _subcommands(sub.add_parser("coop", help="cooperatives"), "sub", "what to do")
+    create = coop.add_parser("create", help="create a coop (a Group actor)")
+    create.add_argument("name", help="username: lowercase letters, digits and _")
+    create.add_argument("--title", default="", help="display name (default: the username)")
+    create.add_argument("--summary", default="", help="a short description")
+    create.add_argument("--locked", action="store_true", help="approve followers by hand")
+    _command(create, "cli_admin", "cmd_coop_create")
+    _command(coop.add_parser("list", help="list the coops"), "cli_admin", "cmd_list", what="coop")
+    update = coop.add_parser("update", help="change a coop's profile and tell its followers")
+    update.add_argument("name", help="the coop's username")
+    update.add_argument("--title", help="new display name")
+    update.add_argument("--summary", help="new description")
+    _lock_options(update)
+    _command(update, "cli_admin", "cmd_coop_update")
+    delete = coop.add_parser(
+        "delete", help="delete a coop without members (tells other servers; name stays reserved)"
+    )
+    delete.add_argument("name", help="the coop's username")
+    _yes(delete)
+    _command(delete, "cli_admin", "cmd_delete", kind="coop")
+
+
+def _lock_options(parser: argparse.ArgumentParser) -> None:
+    lock = parser.add_mutually_exclusive_group()
+    lock.add_argument(
+        "--locked", action="store_true", default=None, help="approve followers by hand"
+    )
+    lock.add_argument(
+        "--unlocked", dest="locked", action="store_false", help="accept followers at once"
+    )
+
+
+def _member_commands(sub: Any) -> None:
+    member = _subcommands(sub.add_parser("member", help="members"), "sub", "what to do")
+    create = member.add_parser("create", help="create a member of a coop (a Person actor)")
+    create.add_argument("name", help="username: lowercase letters, digits and _")
+    create.add_argument("--coop", required=True, help="the coop's username")
+    create.add_argument("--email", required=True, help="the member's email address")
+    create.add_argument("--display-name", default="", help="display name (default: username)")
+    create.add_argument("--locked", action="store_true", help="approve followers by hand")
+    _password_stdin(create)
+    create.add_argument("--admin", action="store_true", help="may open the admin page")
+    _command(create, "cli_admin", "cmd_member_create")
+    admin = member.add_parser("admin", help="let a member open the admin page (or --revoke)")
+    admin.add_argument("name", help="the member's username")
+    admin.add_argument("--revoke", action="store_true", help="take the admin right away")
+    _command(admin, "cli_admin", "cmd_member_admin")
+    _command(
+        member.add_parser("list", help="list the members (disabled and deleted ones marked)"),
+        "cli_admin",
+        "cmd_list",
+        what="member",
+    )
+    passwd = member.add_parser("passwd", help="set a member's password")
+    passwd.add_argument("name", help="the member's username")
+    _password_stdin(passwd)
+    _command(passwd, "cli_admin", "cmd_member_passwd")
+    for action, text in (
+        ("disable", "stop a member from logging in and using API tokens (still federated)"),
+        ("enable", "let a disabled member log in again"),
+    ):
+        toggle = member.add_parser(action, help=text)
+        toggle.add_argument("name", help="the member's username")
+        _command(toggle, "cli_admin", "cmd_member_disable", disable=action == "disable")
+    delete = member.add_parser(
+        "delete",
+        help="delete a member: offers deleted, profile wiped, other servers told (irreversible)",
+    )
+    delete.add_argument("name", help="the member's username")
+    _yes(delete)
+    _command(delete, "cli_admin", "cmd_delete", kind="member")
+
+
+def _token_commands(sub: Any) -> None:
+    token = _subcommands(sub.add_parser("token", help="API tokens"), "sub", "what to do")
+    create = token.add_parser("create", help="print a new API token for a member (shown once)")
+    create.add_argument("member", help="the member's username")
+    create.add_argument("--label", default="", help="a note to recognise the token by")
+    _command(create, "cli_admin", "cmd_token_create")
+    listing = token.add_parser("list", help="list tokens: id, member, label, created, last used")
+    listing.add_argument("member", nargs="?", help="only this member's tokens")
+    _command(listing, "cli_admin", "cmd_token_list")
+    revoke = token.add_parser("revoke", help="revoke a token at once (ID from `token list`)")
+    revoke.add_argument("id", type=int, help="the token's id")
+    _command(revoke, "cli_admin", "cmd_token_revoke")
+
+
+def _federation_commands(sub: Any) -> None:
+    actor = _subcommands(sub.add_parser("actor", help="local actors"), "sub", "what to do")
+    update = actor.add_parser("update", help="change a profile and tell the followers")
+    update.add_argument("actor", help="a local coop's or member's username")
+    update.add_argument("--name", help="new display name")
+    update.add_argument("--summary", help="new description")
+    _lock_options(update)
+    _command(update, "cli_admin", "cmd_actor_update")
+
+    follow = sub.add_parser(
+        "follow", help="make a local actor follow @name@host", epilog=FOLLOW_EXIT
+    )
+    follow.add_argument("actor", help="the local coop's or member's username")
+    follow.add_argument("target", help="@name@host or an actor URL")
+    follow.add_argument(
+        "--wait", type=float, default=10.0, help="seconds to wait for the answer (default 10)"
+    )
+    _command(follow, "cli_federation", "cmd_follow")
+    unfollow = sub.add_parser("unfollow", help="undo a follow")
+    unfollow.add_argument("actor", help="the local coop's or member's username")
+    unfollow.add_argument("target", help="@name@host or an actor URL")
+    _command(unfollow, "cli_federation", "cmd_unfollow")
+
+    follows = _subcommands(
+        sub.add_parser("follows", help="follow relationships"), "sub", "what to do"
+    )
+    listing = follows.add_parser("list", help="follows and their state (pending, accepted…)")
+    listing.add_argument("actor", nargs="?", help="only those of this local actor")
+    _command(listing, "cli_federation", "cmd_follows_list")
     for decision in ("approve", "reject"):
         d = follows.add_parser(decision, help=f"{decision} a pending follow of a locked actor")
-        d.add_argument("actor")
+        d.add_argument("actor", help="the locked local actor's username")
         d.add_argument("follower", help="the follower's @name@host or actor URL")
-        d.set_defaults(func=cmd_follows_decide, decision=decision)
+        _command(d, "cli_federation", "cmd_follows_decide", decision=decision)
 
-    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="sub", required=True)
-    tcreate = token.add_parser("create", help="print a new API token for a member (shown once)")
-    tcreate.add_argument("member")
-    tcreate.add_argument("--label", default="")
-    tcreate.set_defaults(func=cmd_token_create)
-
-    dirp = sub.add_parser("directory", help="instance directories").add_subparsers(
-        dest="action", required=True
+    directory = _subcommands(
+        sub.add_parser("directory", help="instance directories"), "action", "what to do"
     )
-    for action, helptext in (
+    for action, text in (
         ("join", "ask a directory (https://…) to list this instance"),
         ("leave", "leave a directory"),
         ("admit", "directory mode: admit a candidate DOMAIN"),
         ("reject", "directory mode: reject a candidate DOMAIN"),
         ("mirror", "directory mode: mirror another directory's listing (https://…)"),
     ):
-        d = dirp.add_parser(action, help=helptext)
-        d.add_argument("target")
+        d = directory.add_parser(action, help=text, epilog=JOIN_EXIT if action == "join" else None)
+        d.add_argument("target", help="DOMAIN" if action in ("admit", "reject") else "its URL")
         if action == "join":
-            d.add_argument("--wait", type=float, default=10.0)
-        d.set_defaults(func=cmd_directory)
-    dirp.add_parser("status", help="directories joined and their answer").set_defaults(
-        func=cmd_directory
-    )
-    dirp.add_parser("list", help="directory mode: candidates and entries").set_defaults(
-        func=cmd_directory
-    )
-    dirp.add_parser(
-        "refresh", help="directory mode: recheck entries, merge mirrors now"
-    ).set_defaults(func=cmd_directory)
+            d.add_argument(
+                "--wait", type=float, default=10.0, help="seconds to wait for the answer"
+            )
+        _command(d, "cli_federation", "cmd_directory")
+    for action, text in (
+        ("status", "directories joined and their answer"),
+        ("list", "directory mode: candidates and entries"),
+        ("refresh", "directory mode: recheck entries, merge mirrors now"),
+    ):
+        _command(directory.add_parser(action, help=text), "cli_federation", "cmd_directory")
 
-    sub.add_parser("queue", help="delivery queue counts").set_defaults(func=cmd_queue)
+    queue = sub.add_parser("queue", help="delivery queue counts")
+    _command(queue, "cli_federation", "cmd_queue")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="coopub", description="A Fediverse server for cooperatives", epilog=EXIT_CODES)
+    p.add_argument("--version", action="version", version=f"coopub {__version__}")
+    p.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="DEBUG also prints tracebacks (default: INFO for serve and worker, else ERROR)",
+    )
+    sub = _subcommands(p, "command", "what to do")
+    # subparsers are made with the parser's own class: one-line usage errors there too
+    _setup_commands(sub)
+    _coop_commands(sub)
+    _member_commands(sub)
+    _token_commands(sub)
+    _federation_commands(sub)
     return p
 
 
+def _target(args: argparse.Namespace) -> Callable[[argparse.Namespace], int | None]:
+    module, function = args.command_target
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _report(exc: Exception, level: str) -> int:
+    """Print what went wrong as one line (plus the traceback at DEBUG); the exit code."""
+    from models.errors import CoopubError  # loaded by then: every command uses the models
+
+    if level == "DEBUG":
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, CoopubError):
+        message = exc.public_message
+        if exc.detail and message == type(exc).public_message:  # a generic message: add why
+            message = f"{message}: {exc.detail}"
+        print(f"coopub: error: {_one_line(message)}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", EXIT_ERROR))
+    hint = "" if level == "DEBUG" else ": run with --log-level DEBUG for the traceback"
+    reason = _one_line(f"{type(exc).__name__}: {exc}")
+    print(f"coopub: error: unexpected {reason}{hint}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv: list[str] | None = None) -> None:
+    os.umask(0o077)  # every file coopub creates (config, database, backups) is private
     args = parser().parse_args(argv)
-    setup_logging(args.log_level)
+    level = args.log_level or ("INFO" if args.command in LONG_RUNNING else "ERROR")
+    setup_logging(level)
     try:
-        args.func(args)
-    except CoopubError as exc:
-        print(
-            f"error: {exc.public_message}" + (f" ({exc.detail})" if exc.detail else ""),
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        code = _target(args)(args)
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # the one place that turns any failure into one line
+        sys.exit(_report(exc, level))
+    sys.exit(code or EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -139,9 +139,26 @@ async def current_member(request: Request) -> LocalActor | None:
     if not isinstance(member_id, int):
         return None
     member = await LocalActor.get_or_none(id=member_id, kind=ActorKind.MEMBER)
-    if member is None:
+    stamp = _session(request).get("stamp")
+    if (
+        member is None
+        or not may_log_in(member)  # deleted or disabled since: logged out
+        or not isinstance(stamp, str)
+        or not secrets.compare_digest(stamp, password_stamp(member))  # password changed since
+    ):
         request.session.clear()
+        return None
     return member
+
+
+def password_stamp(member: LocalActor) -> str:
+    """Derived from the password hash: a new password (``coopub member passwd``) ends every
+    session opened with the old one."""
+    return hashlib.sha256(f"session:{member.password_hash or ''}".encode()).hexdigest()[:32]
+
+
+def may_log_in(member: LocalActor) -> bool:
+    return not member.disabled and member.deleted_at is None
 
 
 @cache
@@ -152,12 +169,15 @@ def _dummy_hash() -> str:
 
 
 async def authenticate(username: str, password: str) -> LocalActor | None:
-    """The member with this username and password, or None (same work either way)."""
+    """The member with this username and password, or None (same work either way). A disabled
+    member is refused as for a wrong password: the form tells nobody which accounts exist."""
     member = await LocalActor.get_or_none(username=username.strip().lower(), kind=ActorKind.MEMBER)
     stored = member.password_hash if member and member.password_hash else None
     stored = stored or await asyncio.to_thread(_dummy_hash)
     ok = await asyncio.to_thread(verify_password, stored, password)
-    return member if ok and member is not None and member.password_hash else None
+    if not ok or member is None or not member.password_hash or not may_log_in(member):
+        return None
+    return member
 
 
 def log_in(request: Request, member: LocalActor, actor_uri: str) -> None:
@@ -167,6 +187,7 @@ def log_in(request: Request, member: LocalActor, actor_uri: str) -> None:
     session["member"] = member.id
     session["username"] = member.username
     session["actor"] = actor_uri
+    session["stamp"] = password_stamp(member)
     session["csrf"] = secrets.token_urlsafe(32)
 
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from tortoise import Tortoise
+import asyncpg
+from tortoise import Tortoise, connections
+from tortoise.exceptions import BaseORMException
 from tortoise.migrations.api import migrate
+
+from models.errors import CoopubError
 
 MODEL_MODULES = [
     "models.actors",
@@ -17,14 +24,47 @@ MODEL_MODULES = [
     "models.directory",
     "models.workers",
 ]
+DRIVER_ERRORS = (
+    OSError,
+    TimeoutError,
+    BaseORMException,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+"""What a database driver raises when the database is missing, unreachable or not as expected."""
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_TABLE = "tortoise_migrations"
+SQLITE = "sqlite://"
+
+
+class DatabaseError(CoopubError):
+    """The database cannot be used as it is; the message says what to do (one line)."""
+
+    public_message = "The database cannot be used"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, message)
+
+
+class DatabaseMissing(DatabaseError):
+    pass
+
+
+class DatabaseNeedsMigrating(DatabaseError):
+    pass
+
+
+class DatabaseUnreachable(DatabaseError):
+    pass
 
 
 def connection_config(url: str) -> str | dict[str, Any]:
     """SQLite gets a busy timeout: the CLI and the server may write at the same moment."""
-    if url.startswith("sqlite://") and url != "sqlite://:memory:":
+    if url.startswith(SQLITE) and url != "sqlite://:memory:":
         return {
             "engine": "tortoise.backends.sqlite",
-            "credentials": {"file_path": url[len("sqlite://"):], "busy_timeout": 10_000},
+            "credentials": {"file_path": url[len(SQLITE) :], "busy_timeout": 10_000},
         }
     return url
 
@@ -44,9 +84,125 @@ def tortoise_config(url: str) -> dict[str, Any]:
     }
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a ``sqlite://`` URL (None for other engines and for ``:memory:``)."""
+    if not url.startswith(SQLITE) or url == "sqlite://:memory:":
+        return None
+    return Path(url[len(SQLITE) :])
+
+
+def create_sqlite_file(url: str) -> None:
+    """Create a missing SQLite database as an empty file readable by its owner only (SQLite's
+    ``-wal`` and ``-shm`` files copy its mode), in a folder of the owner's only if new."""
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def migration_names() -> list[str]:
+    """The migrations this version of coopub ships, in order."""
+    return sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))
+
+
+def describe(url: str) -> str:
+    """The database named for messages, without its password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return f"database {path}"
+    parts = urlsplit(url)
+    where = parts.hostname or "localhost"
+    if parts.port:
+        where += f":{parts.port}"
+    return f"PostgreSQL database {parts.path.lstrip('/') or '?'} on {where}"
+
+
+async def _applied(url: str) -> set[str] | None:
+    """Names of the applied migrations of app ``models``; None when nothing was ever applied."""
+    conn = connections.get("default")
+    if url.startswith(SQLITE):
+        exists = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        exists = "SELECT table_name FROM information_schema.tables WHERE table_name = $1"
+    _, rows = await conn.execute_query(exists, [MIGRATIONS_TABLE])
+    if not rows:
+        return None
+    placeholder = "?" if url.startswith(SQLITE) else "$1"
+    _, rows = await conn.execute_query(
+        f'SELECT name FROM "{MIGRATIONS_TABLE}" WHERE app = {placeholder}', ["models"]
+    )
+    return {row["name"] for row in rows}
+
+
+async def check_database(url: str, *, require_migrated: bool = True) -> None:
+    """Refuse to go on with a database that does not exist, cannot be reached or (unless
+    ``require_migrated`` is False) is not at this version's migrations. Never creates a SQLite
+    file: opening a missing one would leave an empty database behind."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DatabaseMissing(
+            f"database {path} does not exist: run `coopub init` or `coopub migrate`"
+        )
+    await Tortoise.init(config=tortoise_config(url))
+    try:
+        applied = await _applied(url)
+    except DRIVER_ERRORS as exc:
+        raise _unreachable(url, exc) from None
+    finally:
+        await Tortoise.close_connections()
+    if not require_migrated:
+        return
+    shipped = migration_names()
+    if applied is None or set(shipped) - applied:
+        missing = [name for name in shipped if name not in (applied or set())]
+        raise DatabaseNeedsMigrating(
+            f"{describe(url)} needs migrating ({len(missing)} pending, up to {missing[-1]}): "
+            "run `coopub migrate`"
+        )
+    unknown = sorted(applied - set(shipped))
+    if unknown:
+        raise DatabaseNeedsMigrating(
+            f"{describe(url)} has migrations this coopub does not know ({unknown[-1]}): "
+            "it was used by a newer coopub; upgrade coopub"
+        )
+
+
+def _unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
+    cause = exc.__cause__ or exc  # Tortoise wraps the driver's error
+    reason = " ".join(str(cause).split()) or type(cause).__name__
+    if sqlite_path(url) is not None:
+        return DatabaseUnreachable(f"{describe(url)} cannot be opened: {reason}")
+    if isinstance(cause, asyncpg.InvalidCatalogNameError):
+        name = urlsplit(url).path.lstrip("/")
+        return DatabaseUnreachable(
+            f"{describe(url)} does not exist: create it (`createdb {name}`), "
+            "then run `coopub migrate`"
+        )
+    return DatabaseUnreachable(
+        f"cannot connect to {describe(url)}: {reason}: "
+        "is PostgreSQL running, and is [database] url in instance.toml right?"
+    )
+
+
 async def apply_migrations(url: str) -> None:
     """Bring the schema up to date; the same migration files serve SQLite and PostgreSQL."""
+    create_sqlite_file(url)
     await migrate(config=tortoise_config(url))
+
+
+async def migrate_database(url: str) -> None:
+    """``coopub init`` and ``migrate``: create a missing SQLite file (owner-only), check that
+    the database can be reached, apply the pending migrations; failures as DatabaseError."""
+    create_sqlite_file(url)
+    await check_database(url, require_migrated=False)
+    try:
+        await apply_migrations(url)
+    except DRIVER_ERRORS as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DatabaseError(f"migrating {describe(url)} failed: {reason}") from exc
+    finally:
+        await Tortoise.close_connections()
 
 
 async def open_db(url: str, *, run_migrations: bool = False) -> None:

@@ -61,8 +61,8 @@ async def test_directory_lists_relays_and_mirrors(network: list[Instance], tmp_p
     await d.stop()
     d.configure("directory", admission="manual")
     await d.start()
-    out = await i2.ok("directory", "join", d.base_url, "--wait", "2")
-    assert out.strip().endswith("pending"), out
+    waiting = await i2.cli("directory", "join", d.base_url, "--wait", "2")
+    assert waiting.returncode == 3 and waiting.stdout.strip().endswith("pending"), waiting
     await rig.drain()
     candidates = await d.ok("directory", "list")
     assert f"{i2.domain}\tcandidate\tjoined" in candidates
@@ -74,7 +74,7 @@ async def test_directory_lists_relays_and_mirrors(network: list[Instance], tmp_p
     assert samples.ride()["title"] in await _offers(i2)  # late joiner backfilled
 
     # i3 is rejected
-    await i3.ok("directory", "join", d.base_url, "--wait", "2")
+    assert (await i3.cli("directory", "join", d.base_url, "--wait", "2")).returncode == 3
     await rig.drain()
     await d.ok("directory", "reject", i3.domain)
     await rig.drain()

@@ -47,8 +47,8 @@ async def test_follow_accept_unfollow_between_instances(rig: Rig) -> None:
     ]
 
     # alice@a asks the locked coop on b: pending until approved there
-    out = await a.ok("follow", "alice", f"@roues@{b.domain}", "--wait", "1")
-    assert out.strip().endswith("pending"), out
+    waiting = await a.cli("follow", "alice", f"@roues@{b.domain}", "--wait", "1")
+    assert waiting.returncode == 3 and waiting.stdout.strip().endswith("pending"), waiting
     await rig.drain()
     assert await b.collection_items("/c/roues/followers") == []
     pending = await b.ok("follows", "list", "roues")
@@ -93,4 +93,5 @@ async def test_unknown_handle_gives_clear_error(rig: Rig) -> None:
     a, b = rig.instances
     result = await a.cli("follow", "alice", f"@nobody@{b.domain}")
     assert result.returncode == 1
-    assert result.stderr.startswith("error: ")
+    assert result.stderr.startswith("coopub: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

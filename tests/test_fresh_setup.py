@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import re
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -68,9 +69,12 @@ async def test_init_then_serve(tmp_path: Path) -> None:
     command = readme_setup_command().replace("localhost:8000", f"127.0.0.1:{port}")
     args = command.split()
     env = {k: v for k, v in os.environ.items() if k != "COOPUB_CONFIG"}
-    await _run(COOPUB, *args[1:], "--port", str(port), cwd=tmp_path, env=env)
-    assert (tmp_path / "instance.toml").exists()
-    assert (tmp_path / "data" / "coopub.sqlite3").exists()
+    # no --port: the port in --domain is the one `coopub serve` listens on
+    await _run(COOPUB, *args[1:], cwd=tmp_path, env=env)
+    config, database = tmp_path / "instance.toml", tmp_path / "data" / "coopub.sqlite3"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # holds the secret key
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
     await _run(COOPUB, "coop", "create", "velos", "--title", "Vélos", cwd=tmp_path, env=env)
 
     base = f"http://127.0.0.1:{port}"

@@ -7,9 +7,12 @@ from starlette.responses import RedirectResponse, Response
 
 from activitypub.convert import actor_to_as
 from federation import collections
+from federation.context import Federation
 from federation.directory import directory_actor
 from federation.inbox import verify_request
 from federation.local import actor_counts, get_local_actor
+from federation.removal import tombstone
+from instance.errors import error_response
 from instance.negotiation import AS2Response, wants_as2
 from instance.requests import target_uri
 from instance.templating import render
@@ -34,18 +37,19 @@ async def require_signed_fetch(request: Request) -> None:
     await verify_request(fed, "GET", target_uri(request), request.headers, None)
 
 
-async def local_actor_at(prefix: str, username: str) -> LocalActor:
-    """The actor behind ``/c/{name}`` or ``/u/{name}``."""
+async def local_actor_at(prefix: str, username: str, *, allow_deleted: bool = False) -> LocalActor:
+    """The actor behind ``/c/{name}`` or ``/u/{name}`` (a deleted one is Gone)."""
     kind = KINDS.get(prefix)
     if kind is None:
         raise NotFound(f"no actor path /{prefix}/")
-    return await get_local_actor(kind, username)
+    return await get_local_actor(kind, username, allow_deleted=allow_deleted)
 
 
-async def _actor(request: Request) -> LocalActor:
+async def _actor(request: Request, *, allow_deleted: bool = False) -> LocalActor:
     prefix = request.path_params.get("prefix")
     if prefix is not None:
-        return await local_actor_at(prefix, request.path_params["username"])
+        username = request.path_params["username"]
+        return await local_actor_at(prefix, username, allow_deleted=allow_deleted)
     if request.url.path.startswith("/directory"):
         return await directory_actor()
     return await request.app.state.fed.instance_actor()
@@ -53,7 +57,9 @@ async def _actor(request: Request) -> LocalActor:
 
 async def actor(request: Request) -> Response:
     fed = request.app.state.fed
-    local = await _actor(request)
+    local = await _actor(request, allow_deleted=True)
+    if local.deleted_at is not None:
+        return _gone(request, fed, local)
     public = local.kind in (ActorKind.INSTANCE, ActorKind.DIRECTORY)
     if local.kind == ActorKind.DIRECTORY and not wants_as2(request):
         return RedirectResponse("/directory/instances", status_code=303)
@@ -76,6 +82,16 @@ async def actor(request: Request) -> Response:
             "coop_url": fed.urls.actor(coop) if coop else None,
         },
     )
+
+
+def _gone(request: Request, fed: Federation, local: LocalActor) -> Response:
+    """A deleted actor: 410 Gone, with a Tombstone for servers and a page for people."""
+    if wants_as2(request):
+        response: Response = AS2Response(tombstone(fed, local), status_code=410)
+    else:
+        response = error_response(request, 410, "This account has been deleted.")
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 MAX_PAGE_DIGITS = 9
