@@ -7,7 +7,7 @@ the file, section, key, value and what was expected. Defaults are the production
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,9 +17,6 @@ class Section(BaseModel):
     ``"3600"`` for a number), unknown keys refused, immutable once read."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-Seconds = Annotated[float, Field(gt=0)]
 
 
 class FederationSettings(Section):

@@ -76,6 +76,17 @@ def _yes(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 1-65535 (the OS would silently wrap 99999 to 34463)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
+
+
 def _setup_commands(sub: Any) -> None:
     init = sub.add_parser("init", help="write instance.toml, create the database and keys")
     init.add_argument(
@@ -90,7 +101,9 @@ def _setup_commands(sub: Any) -> None:
     init.add_argument(
         "--database-url", help="postgres://USER@HOST:PORT/NAME (default: SQLite in data/)"
     )
-    init.add_argument("--port", type=int, help="port `coopub serve` listens on (default 8000)")
+    init.add_argument(
+        "--port", type=port_number, help="port `coopub serve` listens on (default 8000)"
+    )
     init.add_argument(
         "--allow-private-addresses",
         action="store_true",
@@ -105,7 +118,9 @@ def _setup_commands(sub: Any) -> None:
 
     serve = sub.add_parser("serve", help="run the web server and the delivery worker")
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    serve.add_argument(
+        "--port", type=port_number, help="port to listen on (default: [server] port)"
+    )
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the worker (run `coopub worker`)"
     )

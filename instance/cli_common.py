@@ -12,12 +12,11 @@ from collections.abc import Awaitable, Callable
 from federation.context import Federation
 from federation.delivery import deliver_due
 from instance.app import build_federation
+from instance.cli import EXIT_PENDING
 from instance.config import load_config
 from models.actors import ActorKind, LocalActor
 from models.db import check_database, close_db, open_db
 from models.errors import CoopubError, Gone, NotFound
-
-EXIT_PENDING = 3
 
 
 class CliError(CoopubError):

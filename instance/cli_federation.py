@@ -42,6 +42,23 @@ async def _undelivered(record: Follow) -> str | None:
     return f"{failed.inbox} did not take the request ({status}{': ' + said if said else ''})"
 
 
+async def _not_yet_delivered(record: Follow) -> str:
+    """Why a pending request may not have reached the other side yet (empty if it did)."""
+    row = (
+        await Delivery.filter(activity__ap_id=record.ap_id)
+        .exclude(state=DeliveryState.DELIVERED)
+        .first()
+    )
+    if row is None:
+        return ""
+    if row.state == DeliveryState.SKIPPED:
+        return f" ({row.host} is marked unreachable: the request goes when it answers again)"
+    if row.attempts:
+        status = f"HTTP {row.last_status}" if row.last_status else "no answer"
+        return f" (not delivered yet: {status}, retrying)"
+    return " (not delivered yet)"
+
+
 async def _outcome(record: Follow, wait: float, *, refused: str, pending: str) -> FollowState:
     state = await _answer(record, wait)
     if state == FollowState.REJECTED:
@@ -50,7 +67,7 @@ async def _outcome(record: Follow, wait: float, *, refused: str, pending: str) -
         undelivered = await _undelivered(record)
         if undelivered:
             raise Refused(undelivered)
-        raise StillPending(pending)
+        raise StillPending(pending + await _not_yet_delivered(record))
     return state
 
 

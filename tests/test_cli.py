@@ -198,6 +198,17 @@ async def test_usage_errors_are_one_line(tmp_path: Path) -> None:
     assert "--coop" in result.line and "`coopub member create --help`" in result.line
 
 
+@pytest.mark.parametrize("command", [["serve"], ["init", "--domain", "velos.example"]])
+@pytest.mark.parametrize("port", ["99999", "0", "eighty"])
+async def test_a_port_out_of_range_is_refused_not_wrapped(
+    command: list[str], port: str, tmp_path: Path
+) -> None:
+    result = await run(*command, "--port", port, cwd=tmp_path)
+    assert result.code == 2
+    assert "is not a port number (1-65535)" in result.line
+    assert not (tmp_path / "instance.toml").exists()
+
+
 # --- failures are one line, never a traceback -------------------------------------------------
 
 
@@ -380,6 +391,11 @@ async def test_directory_join_pending_and_refused(site: Site, remote: RemoteServ
         f"coopub: error: {remote.url('/directory/inbox')} did not take the request "
         "(HTTP 403: not listed here)"
     )
+
+    remote.script_inbox("/directory/inbox", [(503, {}, "down for maintenance")])
+    retrying = await site("directory", "join", remote.base_url, "--wait", "0.2")
+    assert retrying.code == 3
+    assert retrying.line.endswith("(not delivered yet: HTTP 503, retrying)"), retrying.line
 
 
 def test_exit_codes_are_documented() -> None:

@@ -78,6 +78,16 @@ def test_systemd_units_verify_and_are_hardened(unit: Path, tmp_path: Path) -> No
         assert setting in text
 
 
+def test_readme_sqlite_database_is_where_the_units_may_write() -> None:
+    """The production guide's SQLite path lies inside the units' only writable folder (a
+    relative path would land next to /etc/coopub/instance.toml, read-only under systemd)."""
+    readme = (ROOT / "README.md").read_text()
+    guide = readme[readme.index("## Running in production") :]
+    [url] = re.findall(r"--database-url (sqlite://\S+)", guide)
+    writable = re.findall(r"^ReadWritePaths=(.*)$", (DEPLOY / "coopub.service").read_text(), re.M)
+    assert writable and Path(url.removeprefix("sqlite://")).is_relative_to(writable[0]), url
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
@@ -221,7 +231,13 @@ async def test_reverse_proxy_example_in_front_of_a_real_instance(
     try:
         async with (
             _proxy(kind, tmp_path, https_port, http_port, instance.port),
-            httpx.AsyncClient(verify=False, timeout=10) as client,
+            # From 127.0.0.2: coopub's log then shows whether the proxy passed the client's
+            # address on (X-Forwarded-For) or only its own (127.0.0.1).
+            httpx.AsyncClient(
+                verify=False,
+                timeout=10,
+                transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2", verify=False),
+            ) as client,
         ):
             # Pages and AS2 ids through the proxy carry the public https name.
             home = await client.get(f"{public}/")
@@ -243,9 +259,16 @@ async def test_reverse_proxy_example_in_front_of_a_real_instance(
             for path in ("/metrics", "/healthz"):
                 assert (await client.get(f"{public}{path}")).status_code == 404, path
 
-            # The proxy caps bodies above coopub's own limit (1 MiB: coopub answers 413 itself).
+            # Up to 2 MB the proxy passes the body and coopub applies its own 1 MiB limit (its
+            # answers carry a request id); beyond, the proxy refuses it before coopub sees it.
+            own = await client.post(f"{public}/inbox", content=b"x" * (1536 * 1024))
+            assert own.status_code == 413 and "x-request-id" in own.headers, own.text
+            assert own.headers["content-type"].startswith("application/json")
             big = await client.post(f"{public}/inbox", content=b"x" * (3 * 1024 * 1024))
             assert big.status_code == 413
+            # nginx refuses on Content-Length; Caddy limits the body as it streams it, and
+            # coopub, reading no further than its own limit, answers first.
+            assert ("x-request-id" in big.headers) == (kind == "caddy"), big.headers
 
             # A signed Follow crosses the proxy and verifies: Host and body reach coopub intact.
             key = keypair("deploy")
@@ -271,7 +294,7 @@ async def test_reverse_proxy_example_in_front_of_a_real_instance(
 
         # coopub saw the real client and the proxy's request id (access log, X-Forwarded-For).
         lines = [line for line in instance.log().splitlines() if 'path="/c/velos/inbox"' in line]
-        assert lines and all('client="127.0.0.1' in line for line in lines), lines
+        assert lines and all('client="127.0.0.2' in line for line in lines), lines
         assert re.search(r'request_id="[0-9a-f-]{32,36}"', lines[-1]), lines[-1]
     finally:
         await instance.stop()

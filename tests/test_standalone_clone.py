@@ -1,7 +1,7 @@
 """A clone of the repository stands on its own.
 
-The tests that read captured payloads run in a copy holding only what ``git clone`` gives, with
-nothing beside it; and no test or script names a path outside the repository.
+The tests that read captured payloads run in a real ``git clone`` of the committed repository,
+with nothing beside it; and no test or script names a path outside the repository.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.rig.clone import ROOT, clone_to, repository_files, run_pytest
+from tests.rig.clone import ROOT, git_clone, repository_files, run_pytest
 
 THIS = "tests/test_standalone_clone.py"
 READS_FIXTURES = re.compile(r'\bFIXTURES\b|"fixtures"')
@@ -39,7 +39,7 @@ def test_fixture_readers_are_found() -> None:
 
 def test_clone_alone_passes_the_fixture_tests(tmp_path: Path) -> None:
     lonely = tmp_path / "lonely"
-    clone = clone_to(lonely / "coopub")
+    clone = git_clone(lonely / "coopub")
     assert [p.name for p in lonely.iterdir()] == ["coopub"]
     assert not (clone.parent / "shared").exists()
     assert not (clone / ".venv").exists()

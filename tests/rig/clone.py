@@ -35,6 +35,20 @@ def repository_files() -> list[str]:
     return sorted({name for name in out.decode().split("\0") if name})
 
 
+def git_clone(dest: Path) -> Path:
+    """A real ``git clone`` of the repository's committed state (HEAD) into ``dest``: what a
+    user gets, so a file never added to git is missing here exactly as it would be for them."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout, or git is not installed")
+    subprocess.run(
+        [git, "clone", "--quiet", "--no-hardlinks", str(ROOT), str(dest)],
+        capture_output=True,
+        check=True,
+    )
+    return dest
+
+
 def clone_to(dest: Path) -> Path:
     """Copy the repository's files into ``dest`` (created); returns ``dest``."""
     for name in repository_files():
