@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.expressions import Q
+from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 M = TypeVar("M", bound=Model)
 
 LEASE = timedelta(minutes=5)
+
+
+async def count_by_state(model: type[Model], states: Iterable[str]) -> dict[str, int]:
+    """Rows of a work table per state, every state present (zero when none): one grouped count."""
+    rows = await model.annotate(n=Count("id")).group_by("state").values_list("state", "n")
+    counts = dict.fromkeys(states, 0)
+    counts.update({str(state): int(n) for state, n in rows})
+    return counts
 
 
 async def claim_due(model: type[M], pending: Any, limit: int, **filters: Any) -> list[M]:

@@ -23,7 +23,7 @@ from instance.status import (
     PROBE_TIMEOUT,
     QueueStatus,
     database_problem,
-    describe,
+    describe_error,
     queue_status,
 )
 
@@ -124,7 +124,7 @@ async def render(metrics: RequestMetrics) -> bytes:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 status = await queue_status()
         except Exception as exc:  # the scrape still answers, with coopub_database_up 0
-            problem = describe(exc)
+            problem = describe_error(exc)
     if problem is not None and metrics.database_up:
         log.warning("metrics without database", extra={"error": problem})
     metrics.database_up = status is not None

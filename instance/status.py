@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from tortoise.connection import get_connection
-from tortoise.exceptions import DBConnectionError
-from tortoise.functions import Count
 
+from federation.delivery import queue_stats
+from federation.queue import count_by_state
 from models.activities import InboxItem, InboxState
-from models.delivery import Delivery, DeliveryState, Host
-from models.errors import CoopubError
+from models.db import OUTAGE_ERRORS
+from models.delivery import Delivery, Host
 from models.workers import WorkerHeartbeat
 
 PROBE_TIMEOUT = 3.0
@@ -40,7 +38,7 @@ async def database_problem() -> str | None:
     except TimeoutError:
         return f"no answer within {PROBE_TIMEOUT:g} s"
     except Exception as exc:  # whatever the driver raises (OSError, asyncpg, sqlite3, tortoise)
-        return describe(exc)
+        return describe_error(exc)
 
 
 _OPENED: dict[str, tuple[int, int]] = {}
@@ -64,38 +62,20 @@ async def missing_database_file() -> str | None:
     return None
 
 
-class DatabaseUnavailable(CoopubError):
-    """Raised by coopub itself when the database is not usable (its file was deleted)."""
-
-    public_message = "Database unavailable"
-
-
-_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
-    DatabaseUnavailable,
-    OSError,  # refused, reset, unreachable, name resolution, timeouts
-    DBConnectionError,
-    sqlite3.OperationalError,  # unable to open, disk I/O, locked, not a database
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,  # the connection was closed under the query
-    asyncpg.exceptions.OperatorInterventionError,  # shutdown, cannot connect now
-    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
-)
-
-
 def is_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is the database or its connection failing, as opposed
     to a bug: those are worth one line, a bug is worth its traceback."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, _DRIVER_ERRORS):
+        if isinstance(current, OUTAGE_ERRORS):
             return True
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
 
 
-def describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """One line: the error's type and message (drivers put newlines in theirs)."""
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -139,21 +119,14 @@ async def _oldest_due(model: type[Delivery] | type[InboxItem], now: datetime) ->
     return await due.order_by("next_attempt_at").first().values_list("next_attempt_at", flat=True)
 
 
-async def _by_state(model: type[Delivery] | type[InboxItem], states: list[str]) -> dict[str, int]:
-    rows = await model.annotate(n=Count("id")).group_by("state").values_list("state", "n")
-    counts = dict.fromkeys(states, 0)
-    counts.update({str(state): int(n) for state, n in rows})
-    return counts
-
-
 async def queue_status(*, all_states: bool = True) -> QueueStatus:
     """The queues and workers now. ``all_states=False`` counts only the pending rows (cheap, for
     health checks); otherwise every state is counted (metrics)."""
     now = datetime.now(UTC)
     status = QueueStatus(now)
     if all_states:
-        status.deliveries = await _by_state(Delivery, [s.value for s in DeliveryState])
-        status.inbox = await _by_state(InboxItem, [s.value for s in InboxState])
+        status.deliveries = await queue_stats()
+        status.inbox = await count_by_state(InboxItem, (s.value for s in InboxState))
     else:
         status.deliveries = {"pending": await Delivery.filter(state="pending").count()}
         status.inbox = {"pending": await InboxItem.filter(state="pending").count()}

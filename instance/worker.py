@@ -26,13 +26,13 @@ from federation.retention import give_up_skipped, purge
 from instance.heartbeat import BEAT_EVERY, beat, forget, forget_stale, worker_name
 from instance.status import (
     PROBE_TIMEOUT,
-    DatabaseUnavailable,
     database_problem,
-    describe,
+    describe_error,
     is_database_error,
     missing_database_file,
 )
 from models.actors import RemoteActor
+from models.db import DatabaseUnreachable
 from models.errors import CoopubError
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Worker:
     async def run_pass(self) -> int:
         self.fed.wake.clear()  # first: a pass that fails must not leave it set (no backoff)
         if missing := await missing_database_file():
-            raise DatabaseUnavailable(missing)
+            raise DatabaseUnreachable(missing)
         await self.beat_if_due()
         handled = await run_once(self.fed)
         if datetime.now(UTC) >= self.next_upkeep:
@@ -145,7 +145,8 @@ class Worker:
                 await task()
             except Exception as exc:  # reported, and the next task still runs
                 if isinstance(exc, CoopubError) or is_database_error(exc):
-                    log.error("upkeep task failed", extra={"task": name, "error": describe(exc)})
+                    error = describe_error(exc)
+                    log.error("upkeep task failed", extra={"task": name, "error": error})
                 else:
                     log.error("upkeep task failed", extra={"task": name}, exc_info=exc)
 
@@ -164,7 +165,7 @@ class Worker:
             log.error("worker pass failed", extra={"retry_in": retry_in}, exc_info=exc)
             return
         now = datetime.now(UTC)
-        error = problem or describe(exc)
+        error = problem or describe_error(exc)
         if self.down_since is None or self.reported_at is None:
             self.down_since = self.reported_at = now
             log.error("database unavailable", extra={"error": error, "retry_in": retry_in})
@@ -191,7 +192,8 @@ class Worker:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 await forget(self.name)
         except Exception as exc:  # stopping anyway; the row expires after a day
-            log.info("heartbeat not removed", extra={"worker": self.name, "error": describe(exc)})
+            error = describe_error(exc)
+            log.info("heartbeat not removed", extra={"worker": self.name, "error": error})
 
 
 async def run_forever(fed: Federation, stop: asyncio.Event) -> None:

@@ -6,11 +6,11 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
-from tortoise.exceptions import BaseORMException
+from tortoise.exceptions import BaseORMException, DBConnectionError
 from tortoise.migrations.api import migrate
 
 from models.errors import CoopubError
@@ -24,16 +24,9 @@ MODEL_MODULES = [
     "models.directory",
     "models.workers",
 ]
-DRIVER_ERRORS = (
-    OSError,
-    TimeoutError,
-    BaseORMException,
-    sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
-"""What a database driver raises when the database is missing, unreachable or not as expected."""
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_APP = "models"
+"""The Tortoise app whose migrations make coopub's schema (its rows of ``tortoise_migrations``)."""
 MIGRATIONS_TABLE = "tortoise_migrations"
 SQLITE = "sqlite://"
 
@@ -56,7 +49,37 @@ class DatabaseNeedsMigrating(DatabaseError):
 
 
 class DatabaseUnreachable(DatabaseError):
-    pass
+    """The database cannot be opened or reached: checked before use (``check_database``), or
+    found while running (a SQLite file deleted or replaced under the process, which then keeps
+    writing to a ghost copy); a worker backs off and retries."""
+
+
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnreachable,
+    OSError,  # refused, reset, unreachable, name resolution, timeouts
+    DBConnectionError,
+    sqlite3.OperationalError,  # unable to open, disk I/O, locked, not a database
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,  # the connection was closed under the query
+    asyncpg.exceptions.OperatorInterventionError,  # shutdown, cannot connect now
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+)
+"""The database or its connection failing while in use: an outage, worth one line and a retry,
+unlike a bug (a constraint violated, a wrong query), which is worth its traceback."""
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    *OUTAGE_ERRORS,
+    TimeoutError,
+    BaseORMException,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+)
+"""Wider: whatever a driver raises when the database is missing, unreachable or not as expected
+(no schema, not a database at all). Before use, any of them means it cannot be used as it is."""
+
+
+def engine(url: str) -> str:
+    """``"sqlite"`` or ``"postgres"`` (the configuration accepts no other URL)."""
+    return "sqlite" if url.startswith(SQLITE) else "postgres"
 
 
 def connection_config(url: str) -> str | dict[str, Any]:
@@ -73,7 +96,7 @@ def tortoise_config(url: str) -> dict[str, Any]:
     return {
         "connections": {"default": connection_config(url)},
         "apps": {
-            "models": {
+            MIGRATIONS_APP: {
                 "models": MODEL_MODULES,
                 "migrations": "migrations",
                 "default_connection": "default",
@@ -103,10 +126,17 @@ def create_sqlite_file(url: str) -> None:
 
 def migration_names() -> list[str]:
     """The migrations this version of coopub ships, in order."""
-    return sorted(p.stem for p in MIGRATIONS_DIR.glob("0*.py"))
+    return sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
 
 
-def describe(url: str) -> str:
+def postgres_name(url: str) -> str:
+    """The database a PostgreSQL URL connects to: its path, else (as libpq and asyncpg do) the
+    user's name, else ``postgres``."""
+    parts = urlsplit(url)
+    return unquote(parts.path.lstrip("/")) or unquote(parts.username or "") or "postgres"
+
+
+def describe_url(url: str) -> str:
     """The database named for messages, without its password."""
     path = sqlite_path(url)
     if path is not None:
@@ -115,22 +145,23 @@ def describe(url: str) -> str:
     where = parts.hostname or "localhost"
     if parts.port:
         where += f":{parts.port}"
-    return f"PostgreSQL database {parts.path.lstrip('/') or '?'} on {where}"
+    return f"PostgreSQL database {postgres_name(url)} on {where}"
 
 
 async def _applied(url: str) -> set[str] | None:
     """Names of the applied migrations of app ``models``; None when nothing was ever applied."""
     conn = connections.get("default")
-    if url.startswith(SQLITE):
-        exists = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?"
-    else:
-        exists = "SELECT table_name FROM information_schema.tables WHERE table_name = $1"
+    sqlite = engine(url) == "sqlite"
+    if sqlite:
+        exists = "SELECT name AS found FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:  # the table the search path finds, as Tortoise's queries will (not another schema's)
+        exists = "SELECT to_regclass($1)::text AS found"
     _, rows = await conn.execute_query(exists, [MIGRATIONS_TABLE])
-    if not rows:
+    if not rows or rows[0]["found"] is None:
         return None
-    placeholder = "?" if url.startswith(SQLITE) else "$1"
+    placeholder = "?" if sqlite else "$1"
     _, rows = await conn.execute_query(
-        f'SELECT name FROM "{MIGRATIONS_TABLE}" WHERE app = {placeholder}', ["models"]
+        f'SELECT name FROM "{MIGRATIONS_TABLE}" WHERE app = {placeholder}', [MIGRATIONS_APP]
     )
     return {row["name"] for row in rows}
 
@@ -157,13 +188,13 @@ async def check_database(url: str, *, require_migrated: bool = True) -> None:
     if applied is None or set(shipped) - applied:
         missing = [name for name in shipped if name not in (applied or set())]
         raise DatabaseNeedsMigrating(
-            f"{describe(url)} needs migrating ({len(missing)} pending, up to {missing[-1]}): "
+            f"{describe_url(url)} needs migrating ({len(missing)} pending, up to {missing[-1]}): "
             "run `coopub migrate`"
         )
     unknown = sorted(applied - set(shipped))
     if unknown:
         raise DatabaseNeedsMigrating(
-            f"{describe(url)} has migrations this coopub does not know ({unknown[-1]}): "
+            f"{describe_url(url)} has migrations this coopub does not know ({unknown[-1]}): "
             "it was used by a newer coopub; upgrade coopub"
         )
 
@@ -172,15 +203,14 @@ def _unreachable(url: str, exc: BaseException) -> DatabaseUnreachable:
     cause = exc.__cause__ or exc  # Tortoise wraps the driver's error
     reason = " ".join(str(cause).split()) or type(cause).__name__
     if sqlite_path(url) is not None:
-        return DatabaseUnreachable(f"{describe(url)} cannot be opened: {reason}")
+        return DatabaseUnreachable(f"{describe_url(url)} cannot be opened: {reason}")
     if isinstance(cause, asyncpg.InvalidCatalogNameError):
-        name = urlsplit(url).path.lstrip("/")
         return DatabaseUnreachable(
-            f"{describe(url)} does not exist: create it (`createdb {name}`), "
+            f"{describe_url(url)} does not exist: create it (`createdb {postgres_name(url)}`), "
             "then run `coopub migrate`"
         )
     return DatabaseUnreachable(
-        f"cannot connect to {describe(url)}: {reason}: "
+        f"cannot connect to {describe_url(url)}: {reason}: "
         "is PostgreSQL running, and is [database] url in instance.toml right?"
     )
 
@@ -200,7 +230,7 @@ async def migrate_database(url: str) -> None:
         await apply_migrations(url)
     except DRIVER_ERRORS as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DatabaseError(f"migrating {describe(url)} failed: {reason}") from exc
+        raise DatabaseError(f"migrating {describe_url(url)} failed: {reason}") from exc
     finally:
         await Tortoise.close_connections()
 

@@ -89,7 +89,6 @@ class World:
     offers_during_backup: int
     token: str
     cached_key: list[tuple[object, ...]]
-    restored: Instance | None = None
 
 
 async def write_offers(a: Instance, token: str, started: asyncio.Event, stop: asyncio.Event) -> int:
@@ -139,12 +138,28 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await Rig([a, b]).drain()
         await a.stop()
 
-        world = World(root, a, b, velos, backup, result, written, token, cached_key)
-        yield world
-        if world.restored:
-            instances.append(world.restored)
+        yield World(root, a, b, velos, backup, result, written, token, cached_key)
     finally:
         await Rig(instances).stop()
+
+
+@dataclass
+class Restoration:
+    instance: Instance
+    result: CliResult
+
+
+@pytest.fixture(scope="module")
+async def restoration(world: World) -> AsyncIterator[Restoration]:
+    """A's backup restored under A's domain into a new database, and that instance started."""
+    instance = await sibling(world.a, "a-restored", world.root)
+    try:
+        result = await instance.cli("restore", str(world.backup))
+        assert result.returncode == 0, result.stderr
+        await instance.start()
+        yield Restoration(instance, result)
+    finally:
+        await Rig([instance]).stop()
 
 
 async def test_backup_is_private_and_whole(world: World) -> None:
@@ -163,12 +178,11 @@ async def test_backup_is_private_and_whole(world: World) -> None:
     assert os.listdir(world.backup.parent) == [world.backup.name]
 
 
-async def test_restored_instance_federates_with_the_cached_key(world: World) -> None:
-    a, b = world.a, world.b
-    restored = await sibling(a, "a-restored", world.root)
-    result = await restored.cli("restore", str(world.backup))
-    assert result.returncode == 0, result.stderr
-    assert "ready for `coopub serve`" in result.stdout, result.stdout
+async def test_restored_instance_federates_with_the_cached_key(
+    world: World, restoration: Restoration
+) -> None:
+    a, b, restored = world.a, world.b, restoration.instance
+    assert "ready for `coopub serve`" in restoration.result.stdout, restoration.result.stdout
     if not is_postgres():
         db = Path(restored.database_url.removeprefix("sqlite://"))
         assert mode(db) == 0o600
@@ -182,8 +196,6 @@ async def test_restored_instance_federates_with_the_cached_key(world: World) -> 
     assert len(kept) >= 1 and kept == all_written[: len(kept)]
     assert len(all_written) == world.offers_during_backup
 
-    world.restored = restored
-    await restored.start()
     cached = f"SELECT public_key_pem, fetched_at FROM remote_actor WHERE ap_id = '{world.velos}'"
 
     # an offer (with the token from the backup), boosted by the coop to its follower on B:
@@ -215,11 +227,11 @@ async def test_restored_instance_federates_with_the_cached_key(world: World) -> 
     assert "request refused" not in b.log()
 
 
-async def test_restore_never_loses_what_is_stored(world: World) -> None:
-    restored = world.restored
-    assert restored is not None, "runs after test_restored_instance_federates_with_the_cached_key"
+async def test_restore_never_loses_what_is_stored(world: World, restoration: Restoration) -> None:
+    restored = restoration.instance
     count = "SELECT COUNT(*) FROM local_actor"
     actors = await restored.query(count)
+    await restored.ok("actor", "update", "velos", "--name", "Vélos modifiés")  # what --force undoes
 
     refused = one_line_error(await restored.cli("restore", str(world.backup)))
     assert "already holds" in refused and "--force" in refused

@@ -24,7 +24,7 @@ from instance.status import (
     PROBE_TIMEOUT,
     QueueStatus,
     database_problem,
-    describe,
+    describe_error,
     queue_status,
 )
 
@@ -82,7 +82,7 @@ async def healthz(request: Request) -> Response:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 report = _report(await queue_status(all_states=False))
         except Exception as exc:  # the probe passed but the database failed us after all
-            problem = describe(exc)
+            problem = describe_error(exc)
     if problem is not None:
         # The detail (paths, host names) goes to the log only: this page is public.
         report = {"status": "down", "reason": "database unavailable", "database": "unavailable"}
