@@ -19,9 +19,8 @@ from tortoise.transactions import in_transaction
 from activitypub.convert import is_public
 from activitypub.urls import host_of
 from federation.context import Federation
-from federation.queue import claim_due
+from federation.queue import claim_due, count_by_state
 from federation.retry import is_retryable, next_delay, parse_retry_after
-from federation.settings import FederationSettings
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
@@ -32,6 +31,8 @@ log = logging.getLogger(__name__)
 
 PROBE_EVERY = timedelta(days=1)
 SKIPPED_ERROR = "host marked unreachable"
+SUCCESS_EVERY = timedelta(minutes=1)
+"""How stale a reachable host's ``last_success_at`` may get before an answer rewrites it."""
 
 
 def _now() -> datetime:
@@ -100,27 +101,42 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
             return False
         return True
 
+    skipped: dict[str, list[int]] = {}
+
     async def run(row: Delivery) -> None:
         sem = limits.setdefault(row.host, asyncio.Semaphore(fed.settings.per_host_concurrency))
         async with sem:
             try:
-                await _deliver_one(fed, row, activities[row.activity_id], skip(row))
+                if skip(row):
+                    # Nothing is sent: not an attempt.
+                    await _finish(
+                        row, DeliveryState.SKIPPED, error=SKIPPED_ERROR, attempts=row.attempts
+                    )
+                    skipped.setdefault(row.host, []).append(row.id)
+                else:
+                    await _deliver_one(fed, row, activities[row.activity_id])
             except Exception:  # one bad row must not abort the batch nor keep its lease
                 log.exception("delivery crashed", extra={"delivery": row.id, "inbox": row.inbox})
                 await _retry_later(fed, row, status=None, error="internal error")
 
     await asyncio.gather(*(run(r) for r in rows))
+    if skipped:
+        await _requeue_if_back(fed, skipped)
     return len(rows)
 
 
-async def _deliver_one(fed: Federation, row: Delivery, activity: Activity, skip: bool) -> None:
-    if skip:
-        await _finish(row, DeliveryState.SKIPPED, error=SKIPPED_ERROR)
-        # The host may have answered since this batch read its state, and its recovery may
-        # have requeued the skipped rows before this one was marked: requeue it too.
-        if not await Host.exists(domain=row.host, unreachable=True):
-            await _requeue_skipped(fed, row.host, ids=[row.id])
-        return
+async def _requeue_if_back(fed: Federation, skipped: dict[str, list[int]]) -> None:
+    """A host may have answered (a probe in this batch, another worker, an incoming request)
+    after this batch read its state, and its recovery may have requeued the skipped rows before
+    these were marked: requeue them too. One query for all the hosts, after the batch."""
+    still = await Host.filter(domain__in=list(skipped), unreachable=True).values_list(
+        "domain", flat=True
+    )
+    for domain in skipped.keys() - set(still):
+        await _requeue_skipped(fed, domain, ids=skipped[domain])
+
+
+async def _deliver_one(fed: Federation, row: Delivery, activity: Activity) -> None:
     body = json.dumps(activity.payload).encode()
     status: int | None = None
     retry_after: float | None = None
@@ -200,15 +216,31 @@ async def _finish(
     )
 
 
-async def _host_ok(fed: Federation | None, domain: str) -> None:
-    """The host answered. If it was marked unreachable, what was skipped meanwhile is sent."""
+async def _host_ok(fed: Federation, domain: str) -> None:
+    """The host answered. If it was marked unreachable, what was skipped meanwhile is sent.
+
+    Called for every delivered activity and every signed incoming request, so the common case
+    (a host known to be fine, its success recorded less than a minute ago) is one read and no
+    write: on SQLite, writes compete with the worker for the database lock."""
+    host = await Host.get_or_none(domain=domain)
+    if host is None:  # never failed: there is nothing to clear
+        return
     now = _now()
+    if not host.unreachable:
+        recent = host.last_success_at is not None and now - host.last_success_at < SUCCESS_EVERY
+        if host.failing_since is None and recent:
+            return
+        cleared = await Host.filter(id=host.id, unreachable=False).update(
+            failing_since=None, last_success_at=now
+        )
+        if cleared:
+            return
+        # Marked unreachable since it was read: it answered, so it comes back below.
     # Conditional, so that of several workers hearing from the host only one requeues.
-    recovered = await Host.filter(domain=domain, unreachable=True).update(
+    recovered = await Host.filter(id=host.id, unreachable=True).update(
         failing_since=None, unreachable=False, last_success_at=now
     )
     if not recovered:
-        await Host.filter(domain=domain).update(failing_since=None, last_success_at=now)
         return
     requeued, failed = await _requeue_skipped(fed, domain)
     log.info(
@@ -218,13 +250,12 @@ async def _host_ok(fed: Federation | None, domain: str) -> None:
 
 
 async def _requeue_skipped(
-    fed: Federation | None, domain: str, ids: list[int] | None = None
+    fed: Federation, domain: str, ids: list[int] | None = None
 ) -> tuple[int, int]:
     """Skipped deliveries to ``domain`` go back to the queue, due now, unless they are older than
     ``give_up_after_hours``: those become failed. Returns (requeued, failed)."""
-    settings = fed.settings if fed else FederationSettings()
     now = _now()
-    cutoff = now - timedelta(hours=settings.give_up_after_hours)
+    cutoff = now - timedelta(hours=fed.settings.give_up_after_hours)
     skipped = Delivery.filter(host=domain, state=DeliveryState.SKIPPED)
     if ids is not None:
         skipped = skipped.filter(id__in=ids)
@@ -232,7 +263,7 @@ async def _requeue_skipped(
     requeued = await skipped.filter(created_at__gte=cutoff).update(
         state=DeliveryState.PENDING, next_attempt_at=now, locked_until=None
     )
-    if requeued and fed:
+    if requeued:
         fed.poke()
     return requeued, failed
 
@@ -249,7 +280,7 @@ async def _host_failed(fed: Federation, domain: str) -> None:
         log.warning("host marked unreachable", extra={"host": domain})
 
 
-async def host_answered(domain: str, fed: Federation | None = None) -> None:
+async def host_answered(domain: str, fed: Federation) -> None:
     """An incoming signed request from ``domain``: it is reachable again, and what was skipped
     while it was not is queued again (``fed`` gives the give-up limit, and wakes the worker)."""
     await _host_ok(fed, domain)
@@ -266,4 +297,5 @@ async def follower_inboxes(fed: Federation, actor: LocalActor) -> list[str]:
 
 
 async def queue_stats() -> dict[str, int]:
-    return {state.value: await Delivery.filter(state=state).count() for state in DeliveryState}
+    """Deliveries per state, every state present (zero when none)."""
+    return await count_by_state(Delivery, (s.value for s in DeliveryState))

@@ -3,11 +3,13 @@ metrics, and one access-log line in the same ``key=value`` format as every other
 
 The request id comes from the client's (or proxy's) ``X-Request-Id`` when it is short and
 harmless, else it is generated; it is echoed in the response, so one id follows a request from
-the reverse proxy's log to ours.
+the reverse proxy's log to ours. Every log line emitted while the request is handled carries it
+(``instance.logs.REQUEST_ID``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -17,6 +19,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from instance.logs import EXCEPTION_REQUEST_ID, REQUEST_ID
 from instance.metrics import RequestMetrics
 
 log = logging.getLogger("coopub.access")
@@ -69,21 +72,32 @@ class RequestObserver:
                 MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
             await send(message)
 
+        context = REQUEST_ID.set(rid)
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The server logs it once this request's context is gone: the id goes with it.
+            with contextlib.suppress(AttributeError):  # an exception type without __dict__
+                setattr(exc, EXCEPTION_REQUEST_ID, rid)
+            raise
         finally:
-            seconds = time.perf_counter() - started
-            self.metrics.observe(scope["method"], route_template(scope), status, seconds)
-            if self.access_log:
-                client = scope.get("client")
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": scope["path"][:MAX_LOGGED_PATH],
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 1),
-                        "request_id": rid,
-                        "client": client[0] if client else None,
-                    },
-                )
+            try:
+                self._record(scope, rid, status, time.perf_counter() - started)
+            finally:
+                REQUEST_ID.reset(context)
+
+    def _record(self, scope: Scope, rid: str, status: int, seconds: float) -> None:
+        self.metrics.observe(scope["method"], route_template(scope), status, seconds)
+        if self.access_log:
+            client = scope.get("client")
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"][:MAX_LOGGED_PATH],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "request_id": rid,
+                    "client": client[0] if client else None,
+                },
+            )

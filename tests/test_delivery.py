@@ -373,14 +373,15 @@ async def test_host_failing_for_a_week_is_marked_unreachable_then_skipped(
     second, _ = await _publish(fed, member, [inbox, remote.url("/users/zoe/inbox")])
     await _make_due(await _row(first, inbox))
     assert await deliver_due(fed) == 3
-    for activity, target in (
-        (first, inbox),
-        (second, inbox),
-        (second, remote.url("/users/zoe/inbox")),
+    for activity, target, attempts in (
+        (first, inbox, 1),  # the 500; skipping sends nothing, so is no attempt
+        (second, inbox, 0),
+        (second, remote.url("/users/zoe/inbox"), 0),
     ):
         row = await _row(activity, target)
         assert row.state == DeliveryState.SKIPPED
         assert row.last_error == "host marked unreachable"
+        assert row.attempts == attempts
     assert len(remote.posts) == 1
 
     # The host speaks to us again (a verified incoming request): it is reachable again, and
@@ -474,13 +475,14 @@ async def test_an_unreachable_host_is_probed_once_a_day(
     activity, _ = await _publish(fed, member, targets)
     assert await deliver_due(fed) == 2
     assert len(remote.posts) == 1  # one probe only
-    probe = next(r for r in [await _row(activity, i) for i in targets] if r.attempts == 1)
-    assert probe.state == DeliveryState.DELIVERED
+    probe = await _row(activity, remote.url(remote.posts[0].path))
+    assert (probe.state, probe.attempts) == (DeliveryState.DELIVERED, 1)
     host = await Host.get(domain=remote.host)
     assert not host.unreachable and host.failing_since is None
     # The probe brought the host back: the row skipped beside it is due again, and sent.
     other = await _row(activity, next(i for i in targets if i != probe.inbox))
     assert other.state == DeliveryState.PENDING and other.next_attempt_at <= _now()
+    assert other.attempts == 0  # skipping sent nothing: not an attempt
     assert await deliver_due(fed) == 1
     assert (await _row(activity, other.inbox)).state == DeliveryState.DELIVERED
     assert len(remote.posts) == 2
