@@ -23,12 +23,13 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 
 from federation.context import Federation, SiteInfo
-from federation.delivery import deliver_due, host_answered, publish, queue_stats
+from federation.delivery import deliver_due, host_answered, queue_stats
 from federation.settings import FederationSettings
 from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState, Host
 from tests.conftest import TEST_DOMAIN
 from tests.rig.database import is_postgres
+from tests.rig.observe import queue_deliveries
 from tests.rig.remote import RemoteServer
 
 LOCK_GUARD = 20.0
@@ -69,18 +70,6 @@ async def _answered_under_lock(database_url: str, fed: Federation, *domains: str
         async with asyncio.timeout(LOCK_GUARD):
             for domain in domains:
                 await host_answered(domain, fed)
-
-
-async def _announce(fed: Federation, actor: LocalActor, inboxes: list[str]) -> list[Delivery]:
-    payload = {
-        "id": fed.urls.new_activity_id(),
-        "type": "Announce",
-        "actor": fed.urls.actor(actor),
-        "object": "https://remote.example/notes/1",
-        "to": ["https://www.w3.org/ns/activitystreams#Public"],
-    }
-    activity = await publish(fed, actor, payload, inboxes)
-    return list(await Delivery.filter(activity_id=activity.id).order_by("id"))
 
 
 # --- what an answer costs -----------------------------------------------------------------------
@@ -133,7 +122,7 @@ async def test_a_host_heard_from_twice_at_once_is_requeued_once(
         last_failure_at=_now(),
         unreachable=True,
     )
-    await _announce(fed, member, ["https://back.example/inbox", "https://back.example/u/b"])
+    await queue_deliveries(fed, member, ["https://back.example/inbox", "https://back.example/u/b"])
     assert await deliver_due(fed) == 2
     assert set(await Delivery.all().values_list("state", flat=True)) == {DeliveryState.SKIPPED}
 
@@ -162,7 +151,7 @@ async def test_rows_skipped_after_the_host_came_back_in_the_same_batch_are_reque
         FederationSettings(**settings), f"https://{TEST_DOMAIN}", SiteInfo("Test", "", ("en",))
     )
     try:
-        probe, other = await _announce(
+        probe, other = await queue_deliveries(
             serial, member, [remote.url("/inbox"), remote.url("/users/zoe/inbox")]
         )
         assert await deliver_due(serial) == 2
@@ -183,7 +172,7 @@ async def test_rows_skipped_after_the_host_came_back_in_the_same_batch_are_reque
 
 async def test_queue_stats_count_every_state(fed: Federation, member: LocalActor) -> None:
     assert await queue_stats() == {s.value: 0 for s in DeliveryState}
-    rows = await _announce(fed, member, [f"https://r{i}.example/inbox" for i in range(4)])
+    rows = await queue_deliveries(fed, member, [f"https://r{i}.example/inbox" for i in range(4)])
     await Delivery.filter(id=rows[0].id).update(state=DeliveryState.DELIVERED)
     await Delivery.filter(id__in=[rows[1].id, rows[2].id]).update(state=DeliveryState.SKIPPED)
     assert await queue_stats() == {"pending": 1, "delivered": 1, "failed": 0, "skipped": 2}
