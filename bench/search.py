@@ -5,8 +5,8 @@
 Without --database-url the database is a temporary SQLite file. With a postgres:// URL, a fresh
 database named coopub_bench_<random> is created on that server and dropped at the end (unless
 --keep). The schema comes from the real migrations (models.db.open_db(run_migrations=True)) and
-every search goes through federation.search.search_offers(parse_search({...})), exactly as the
-search page and the API call it.
+every search goes through federation.services.search.search_offers(parse_search({...})),
+exactly as the search page and the API call it.
 
 A measurement tool, never a test: nothing here asserts a duration.
 """
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from tortoise import connections  # noqa: E402
 
-from federation.search import parse_search, search_offers  # noqa: E402
+from federation.services.search import parse_search, search_offers  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.offers import Offer, OfferKind, OfferStatus, Purpose  # noqa: E402
 

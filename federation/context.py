@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from activitypub.apobject import APObject
 from activitypub.urls import Urls
 from federation.http import FederationHttp, Signer
 from federation.settings import DirectorySettings, FederationSettings, RetentionSettings
-from models.actors import ActorKind, LocalActor
+from models.actors import ActorKind, LocalActor, RemoteActor
 from models.errors import NotFound
+
+Handler = Callable[["Federation", APObject, RemoteActor], Awaitable[None]]
+"""Processes one verified incoming activity of a given type (signer = its actor)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,9 @@ class Federation:
     http: FederationHttp
     directory: DirectorySettings = field(default_factory=DirectorySettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    """Inbox handlers by activity type, registered from above (federation/services/handlers.py):
+    the protocol layer dispatches without knowing any service."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when work is queued, so in-process workers start at once instead of at the next poll."""
 
@@ -41,6 +49,7 @@ class Federation:
         site: SiteInfo,
         directory: DirectorySettings | None = None,
         retention: RetentionSettings | None = None,
+        handlers: Mapping[str, Handler] | None = None,
     ) -> Federation:
         http = FederationHttp(settings, base_url)
         return cls(
@@ -50,6 +59,7 @@ class Federation:
             http,
             directory or DirectorySettings(),
             retention or RetentionSettings(),
+            dict(handlers or {}),
         )
 
     async def aclose(self) -> None:

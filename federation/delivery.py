@@ -19,8 +19,8 @@ from tortoise.transactions import in_transaction
 from activitypub.convert import is_public
 from activitypub.urls import host_of
 from federation.context import Federation
+from federation.outcome import Outcome, is_retryable, next_attempt, outcome_of, parse_retry_after
 from federation.queue import claim_due, count_by_state
-from federation.retry import is_retryable, next_delay, parse_retry_after
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
@@ -115,9 +115,8 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
                     skipped.setdefault(row.host, []).append(row.id)
                 else:
                     await _deliver_one(fed, row, activities[row.activity_id])
-            except Exception:  # one bad row must not abort the batch nor keep its lease
-                log.exception("delivery crashed", extra={"delivery": row.id, "inbox": row.inbox})
-                await _retry_later(fed, row, status=None, error="internal error")
+            except Exception as exc:  # one bad row must not abort the batch nor keep its lease
+                await _crashed(fed, row, exc)
 
     await asyncio.gather(*(run(r) for r in rows))
     if skipped:
@@ -173,6 +172,21 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity) -> No
     await _retry_later(fed, row, status=status, error=error, retry_after=retry_after)
 
 
+async def _crashed(fed: Federation, row: Delivery, exc: Exception) -> None:
+    """An error outside the HTTP exchange, classified by the one outcome policy: retried when
+    transient or unforeseen (its traceback logged the first time), failed otherwise."""
+    extra = {"delivery": row.id, "inbox": row.inbox, "error": str(exc) or repr(exc)}
+    if outcome_of(exc) is not Outcome.RETRY:
+        log.warning("delivery failed", extra=extra)
+        await _finish(row, DeliveryState.FAILED, error=extra["error"])
+        return
+    if row.attempts or isinstance(exc, CoopubError):
+        log.warning("delivery crashed", extra=extra)
+    else:
+        log.error("delivery crashed", extra=extra, exc_info=exc)
+    await _retry_later(fed, row, status=None, error="internal error")
+
+
 async def _retry_later(
     fed: Federation,
     row: Delivery,
@@ -183,10 +197,8 @@ async def _retry_later(
 ) -> None:
     """Schedule the next attempt with backoff, or give up once past ``give_up_after_hours``."""
     attempts = row.attempts + 1
-    delay = next_delay(attempts, fed.settings, retry_after=retry_after)
-    retry_at = _now() + timedelta(seconds=delay)
-    give_up_at = row.created_at + timedelta(hours=fed.settings.give_up_after_hours)
-    if retry_at > give_up_at:
+    retry_at = next_attempt(attempts, row.created_at, fed.settings, retry_after=retry_after)
+    if retry_at is None:
         await _finish(row, DeliveryState.FAILED, status=status, error=error, attempts=attempts)
         return
     await Delivery.filter(id=row.id).update(

@@ -9,45 +9,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
 from activitypub.apobject import APObject
-from activitypub.urls import DIRECTORY_USERNAME, host_of
-from federation.actors import actor_for_key, save_actor_document
-from federation.context import Federation
+from activitypub.urls import host_of
+from federation.actors import actor_for_key
+from federation.context import Federation, Handler
 from federation.delivery import host_answered
-from federation.directory import directory_actor, on_join
-from federation.follows import on_accept, on_follow, on_reject, on_undo_follow
-from federation.offers import (
-    backfill,
-    on_announce,
-    on_create,
-    on_delete_offer,
-    on_update_offer,
-)
+from federation.outcome import Outcome, next_attempt, outcome_of
 from federation.queue import claim_due
-from federation.retry import next_delay
 from federation.signatures import ParsedSignature, parse_signature, verify_signature
 from models.activities import InboxItem, InboxState
-from models.actors import ActorKind, LocalActor, RemoteActor
-from models.errors import (
-    CoopubError,
-    KeyMismatch,
-    Malformed,
-    NotFound,
-    RemoteUnavailable,
-    SignatureInvalid,
-)
-from models.follows import Follow
+from models.actors import LocalActor, RemoteActor
+from models.errors import CoopubError, KeyMismatch, Malformed, SignatureInvalid
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Federation, APObject, RemoteActor], Awaitable[None]]
-MAX_INBOX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -161,66 +142,15 @@ async def store_incoming(
 # --- dispatch ----------------------------------------------------------------------------
 
 
-async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    inner = act.object
-    if (inner is not None and inner.is_a("Follow")) or await Follow.exists(ap_id=act.object_id):
-        await on_undo_follow(fed, act, signer)
-        return
-    raise NotFound(f"Undo of {act.object_id}: nothing to undo")
-
-
-async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    inner = act.object
-    if await on_update_offer(fed, act, signer):
-        return
-    if inner is not None and inner.id == signer.ap_id:
-        await save_actor_document(inner.raw)  # a profile change, signed by the actor itself
-        return
-    raise NotFound(f"Update of {act.object_id}: not something we keep")
-
-
-async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    if await on_delete_offer(fed, act, signer):
-        return
-    if act.object_id == signer.ap_id:
-        await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
-        log.info("remote actor deleted", extra={"actor": signer.ap_id})
-        return
-    raise NotFound(f"Delete of {act.object_id}: not something we keep")
-
-
-async def on_follow_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    """A Follow of the directory actor is a request to be listed; others are plain follows."""
-    if fed.directory.enabled and act.object_id == fed.urls.actor_for(
-        ActorKind.DIRECTORY, DIRECTORY_USERNAME
-    ):
-        await on_join(fed, act, signer, await directory_actor())
-        return
-    await on_follow(fed, act, signer)
-
-
-async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    """Our follow was accepted: fetch the open offers already in the actor's outbox."""
-    await on_accept(fed, act, signer)
-    await backfill(fed, signer)
-
-
-HANDLERS: dict[str, Handler] = {
-    "Follow": on_follow_any,
-    "Accept": on_accept_and_backfill,
-    "Create": on_create,
-    "Announce": on_announce,
-    "Reject": on_reject,
-    "Undo": on_undo,
-    "Update": on_update,
-    "Delete": on_delete,
-}
 SAME_ORIGIN_OBJECT = frozenset({"Create", "Update", "Delete"})
+"""Types whose object must live on the signer's host (no acting on another server's objects)."""
 
 
 async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
+    """Run the handler registered for the activity's type (``fed.handlers``, filled by the
+    services from above); raises what the handler raises."""
     act = APObject(item.payload)
-    handler = next((HANDLERS[t] for t in act.types if t in HANDLERS), None)
+    handler: Handler | None = next((fed.handlers[t] for t in act.types if t in fed.handlers), None)
     if handler is None:
         log.info("activity type ignored", extra={"activity": item.activity_id, "type": act.type})
         return InboxState.IGNORED
@@ -230,36 +160,43 @@ async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
     signer = await RemoteActor.get_or_none(ap_id=item.actor_uri)
     if signer is None:
         return InboxState.IGNORED  # deleted meanwhile
-    try:
-        await handler(fed, act, signer)
-    except (NotFound, Malformed) as exc:
-        log.info("activity ignored", extra={"activity": item.activity_id, "reason": str(exc)})
-        return InboxState.IGNORED
+    await handler(fed, act, signer)
     return InboxState.DONE
+
+
+STATE_OF = {Outcome.IGNORE: InboxState.IGNORED, Outcome.FAIL: InboxState.FAILED}
+
+
+async def process_one(fed: Federation, item: InboxItem) -> None:
+    """Dispatch one item and record its outcome (federation/outcome.py: retry, ignore, fail)."""
+    attempts = item.attempts + 1
+    retry_at = None
+    try:
+        state, error = await dispatch(fed, item), None
+    except Exception as exc:  # every failure is classified by the one outcome policy
+        outcome, error = outcome_of(exc), str(exc) or repr(exc)
+        extra = {"activity": item.activity_id, "outcome": outcome.value, "reason": error}
+        if outcome is Outcome.RETRY:
+            retry_at = next_attempt(attempts, item.received_at, fed.settings)
+        state = InboxState.PENDING if retry_at else STATE_OF.get(outcome, InboxState.FAILED)
+        if state == InboxState.IGNORED:
+            error = None  # not a failure: the reason is in the log line
+        if isinstance(exc, CoopubError) or item.attempts:
+            log.info("activity not processed", extra=extra)  # one line, no traceback
+        else:  # an unforeseen error, the first time: its traceback is worth having
+            log.error("activity not processed", extra=extra, exc_info=exc)
+    await InboxItem.filter(id=item.id).update(
+        state=state,
+        attempts=attempts,
+        error=error,
+        locked_until=None,
+        next_attempt_at=retry_at or datetime.now(UTC),
+    )
 
 
 async def process_due(fed: Federation) -> int:
     """Process one batch of due inbox items; returns how many were handled."""
     items = await claim_due(InboxItem, InboxState.PENDING, fed.settings.worker_batch_size)
     for item in items:
-        try:
-            state, error = await dispatch(fed, item), None
-        except RemoteUnavailable as exc:
-            state, error = InboxState.PENDING, str(exc)
-        except CoopubError as exc:
-            state, error = InboxState.FAILED, str(exc)
-        except Exception as exc:  # a bug or a database hiccup: retry, then give up, never wedge
-            log.exception("inbox item failed", extra={"activity": item.activity_id})
-            state, error = InboxState.PENDING, repr(exc)
-        attempts = item.attempts + 1
-        if state == InboxState.PENDING and attempts >= MAX_INBOX_ATTEMPTS:
-            state = InboxState.FAILED
-        delay = next_delay(attempts, fed.settings) if state == InboxState.PENDING else 0
-        await InboxItem.filter(id=item.id).update(
-            state=state,
-            attempts=attempts,
-            error=error,
-            locked_until=None,
-            next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
-        )
+        await process_one(fed, item)
     return len(items)

@@ -12,7 +12,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from federation.context import Federation, SiteInfo
-from federation.directory import ensure_directory_actor
+from federation.services.directory import ensure_directory_actor
+from federation.services.handlers import inbox_handlers
 from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
@@ -50,6 +51,7 @@ def build_federation(config: Config) -> Federation:
         site,
         directory=config.directory,
         retention=config.retention,
+        handlers=inbox_handlers(),
     )
 
 

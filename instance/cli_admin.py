@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from federation.accounts import create_actor, set_disabled, set_password, update_profile
 from federation.context import Federation
-from federation.local import list_actors
-from federation.removal import delete_account
+from federation.services.accounts import create_actor, set_disabled, set_password, update_profile
+from federation.services.local import list_actors
+from federation.services.removal import delete_account
 from instance.auth import create_token, list_tokens, revoke_token
 from instance.cli_common import (
     confirm,

@@ -12,10 +12,10 @@ import time
 
 from tortoise.expressions import Q
 
-from federation import directory
 from federation.context import Federation
 from federation.delivery import queue_stats
-from federation.follows import decide, follow, unfollow
+from federation.services import directory
+from federation.services.follows import decide, follow, unfollow
 from instance.cli_common import Refused, StillPending, local_actor, send_now, with_db
 from models.delivery import Delivery, DeliveryState
 from models.directory import DirectoryEntry

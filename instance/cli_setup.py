@@ -10,8 +10,8 @@ import signal
 import tomllib
 from pathlib import Path
 
-from federation.accounts import ensure_instance_actor
-from federation.directory import ensure_directory_actor
+from federation.services.accounts import ensure_instance_actor
+from federation.services.directory import ensure_directory_actor
 from instance.app import build_federation
 from instance.config import Config, config_path, load_config, parse_config, set_setting
 from models.db import check_database, close_db, migrate_database, open_db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from federation.context import Federation
-from federation.offers import offer_url
+from federation.services.offers import offer_url
 from models.offers import Offer, OfferKind
 
 

@@ -14,7 +14,6 @@ from tortoise.connection import get_connection
 from federation.delivery import queue_stats
 from federation.queue import count_by_state
 from models.activities import InboxItem, InboxState
-from models.db import OUTAGE_ERRORS
 from models.delivery import Delivery, Host
 from models.workers import WorkerHeartbeat
 
@@ -60,19 +59,6 @@ async def missing_database_file() -> str | None:
     if _OPENED.setdefault(path, identity) != identity:
         return f"database file replaced: {path} (restart coopub to use the new one)"
     return None
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it wraps) is the database or its connection failing, as opposed
-    to a bug: those are worth one line, a bug is worth its traceback."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, OUTAGE_ERRORS):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def describe_error(exc: BaseException) -> str:

@@ -19,20 +19,19 @@ from datetime import UTC, datetime, timedelta
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import deliver_due
-from federation.directory import merge_mirrors, refresh_entries
 from federation.inbox import process_due
-from federation.offers import expire_offers
 from federation.retention import give_up_skipped, purge
+from federation.services.directory import merge_mirrors, refresh_entries
+from federation.services.offers import expire_offers
 from instance.heartbeat import BEAT_EVERY, beat, forget, forget_stale, worker_name
 from instance.status import (
     PROBE_TIMEOUT,
     database_problem,
     describe_error,
-    is_database_error,
     missing_database_file,
 )
 from models.actors import RemoteActor
-from models.db import DatabaseUnreachable
+from models.db import DatabaseUnreachable, is_outage
 from models.errors import CoopubError
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,7 @@ class Worker:
                 await self.beat_if_due()
                 await task()
             except Exception as exc:  # reported, and the next task still runs
-                if isinstance(exc, CoopubError) or is_database_error(exc):
+                if isinstance(exc, CoopubError) or is_outage(exc):
                     error = describe_error(exc)
                     log.error("upkeep task failed", extra={"task": name, "error": error})
                 else:
@@ -161,7 +160,7 @@ class Worker:
         self.failures += 1
         retry_in = round(self.wait(), 3)
         problem = await database_problem()
-        if problem is None and not is_database_error(exc):
+        if problem is None and not is_outage(exc):
             log.error("worker pass failed", extra={"retry_in": retry_in}, exc_info=exc)
             return
         now = datetime.now(UTC)

@@ -249,3 +249,16 @@ async def close_db() -> None:
 
 # For the `tortoise` command line (makemigrations, sqlmigrate): no database is needed.
 TORTOISE_ORM = tortoise_config(os.environ.get("COOPUB_DATABASE_URL", "sqlite://:memory:"))
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is the database or its connection failing, as opposed
+    to a bug: those are worth one line, a bug is worth its traceback."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OUTAGE_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

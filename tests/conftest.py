@@ -17,8 +17,9 @@ import httpx
 import pytest
 from tortoise import connections
 
-from federation.accounts import create_actor, ensure_instance_actor
 from federation.context import Federation, SiteInfo
+from federation.services.accounts import create_actor, ensure_instance_actor
+from federation.services.handlers import inbox_handlers
 from federation.settings import FederationSettings
 from instance.app import create_app
 from instance.config import parse_config
@@ -130,7 +131,10 @@ def settings() -> FederationSettings:
 @pytest.fixture
 async def fed(db: None, settings: FederationSettings) -> AsyncIterator[Federation]:
     federation = Federation.create(
-        settings, f"https://{TEST_DOMAIN}", SiteInfo("Test coop", "For tests", ("fr", "en"))
+        settings,
+        f"https://{TEST_DOMAIN}",
+        SiteInfo("Test coop", "For tests", ("fr", "en")),
+        handlers=inbox_handlers(),
     )
     await ensure_instance_actor(TEST_DOMAIN, "Test coop")
     yield federation

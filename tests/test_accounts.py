@@ -8,13 +8,13 @@ import httpx
 import pytest
 
 from activitypub.urls import PUBLIC
-from federation.accounts import create_actor, set_disabled, set_password
 from federation.actors import save_actor_document
 from federation.context import Federation
 from federation.delivery import deliver_due
-from federation.local import list_actors
-from federation.offers import create_offer
-from federation.removal import delete_account
+from federation.services.accounts import create_actor, set_disabled, set_password
+from federation.services.local import list_actors
+from federation.services.offers import create_offer
+from federation.services.removal import delete_account
 from instance.auth import create_token
 from instance.passwords import hash_password
 from models.actors import ActorKind, LocalActor, RemoteActor

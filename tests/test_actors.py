@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from federation.accounts import create_actor
 from federation.context import Federation
+from federation.services.accounts import create_actor
 from federation.settings import FederationSettings
 from federation.signatures import sign_request
 from models.activities import Activity

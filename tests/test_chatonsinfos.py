@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.chatonsinfos import (
+from activitypub.chatonsinfos import (
     ChatonsInfo,
     chatons_info,
     decode_properties,

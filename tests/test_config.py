@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from federation.chatonsinfos import chatons_info, parse_properties
+from activitypub.chatonsinfos import chatons_info, parse_properties
 from federation.context import Federation
 from instance.app import create_app
 from instance.config import Config, ConfigError, load_config, parse_config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from federation.context import Federation
-from federation.directory import _web_url, ensure_directory_actor, refresh_entries
+from federation.services.directory import _web_url, ensure_directory_actor, refresh_entries
 from federation.settings import DirectorySettings
 from models.actors import RemoteActor
 from models.directory import DirectoryEntry, EntryState

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from activitypub.convert import as_to_remote_actor_fields
 from federation.actors import fetch_actor, save_actor_document
 from federation.context import Federation
-from federation.directory import NODEINFO_21, check_candidate, passed
 from federation.inbox import process_due
+from federation.services.directory import NODEINFO_21, check_candidate, passed
 from federation.webfinger import _self_link, resolve
 from models.activities import InboxItem, InboxState
 from models.actors import LocalActor, RemoteActor

@@ -14,15 +14,15 @@ from typing import Any
 import httpx
 import pytest
 
-from federation import inbox as inbox_module
-from federation.accounts import create_actor
 from federation.context import Federation
-from federation.follows import decide
 from federation.inbox import process_due
+from federation.services.accounts import create_actor
+from federation.services.follows import decide
 from models.activities import Activity, InboxItem, InboxState
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.delivery import Delivery
 from models.follows import Follow, FollowState
+from models.offers import Offer, OfferKind
 from tests.conftest import TEST_DOMAIN
 from tests.rig.canned import (
     actor_document,
@@ -441,10 +441,24 @@ async def test_delete_actor_removes_it_and_its_follows(
         "to": [PUBLIC],
         "object": actor_id if form == "uri" else {"id": actor_id, "type": "Person"},
     }
+    now = datetime.now(UTC)
+    await Offer.create(  # received earlier; its own Delete may come after the actor's
+        ap_id=f"{zoe[0].ap_id}/offers/1",
+        author_uri=actor_id,
+        instance_domain="remote.example",
+        kind=OfferKind.RIDE,
+        purpose="offer",
+        title="Lyon → Grenoble",
+        starts_at=now + timedelta(days=1),
+        published_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(days=2),
+    )
     assert (await post(client, "/inbox", delete, zoe)).status_code == 202
     await process(fed)
     assert await state_of(delete["id"]) == InboxState.DONE
     assert not await RemoteActor.exists(ap_id=actor_id)
+    assert not await Offer.exists(author_uri=actor_id)
     assert await Follow.filter(follower_uri=actor_id).count() == 0
     assert await Follow.filter(target_uri=actor_id).count() == 0
     assert [f.follower_uri for f in await Follow.all()] == [yann[0].ap_id]
@@ -693,17 +707,21 @@ async def test_unknown_local_inbox_is_404(
 # --- the worker never wedges ------------------------------------------------------------------
 
 
-async def test_a_crashing_handler_is_retried_then_failed(
+async def test_a_crashing_handler_is_retried_with_backoff_then_failed(
     client: httpx.AsyncClient,
     fed: Federation,
     coop: LocalActor,
     zoe: tuple[RemoteActor, str],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """An unforeseen error is retried like a transient one (federation/outcome.py), its
+    traceback logged once, and given up at the same age as a delivery."""
+
     async def boom(fed: Federation, act: Any, signer: RemoteActor) -> None:
         raise RuntimeError("handler bug")
 
-    monkeypatch.setitem(inbox_module.HANDLERS, "Like", boom)
+    monkeypatch.setitem(fed.handlers, "Like", boom)
     like = {"id": f"{zoe[0].ap_id}#likes/1", "type": "Like", "actor": zoe[0].ap_id, "object": COOP}
     follow = follow_of(zoe[0])
     for activity in (like, follow):
@@ -714,14 +732,23 @@ async def test_a_crashing_handler_is_retried_then_failed(
     assert item.state == InboxState.PENDING
     assert item.attempts == 1
     assert "handler bug" in (item.error or "")
-    assert item.next_attempt_at > datetime.now(UTC)  # backed off, not hot-looping
+    first_wait = item.next_attempt_at - datetime.now(UTC)
+    assert first_wait > timedelta(0)  # backed off, not hot-looping
     assert await process_due(fed) == 0
-    for _ in range(inbox_module.MAX_INBOX_ATTEMPTS):
-        await InboxItem.filter(id=item.id).update(next_attempt_at=datetime.now(UTC))
-        await process_due(fed)
+    await InboxItem.filter(id=item.id).update(next_attempt_at=datetime.now(UTC))
+    await process_due(fed)
+    await item.refresh_from_db()
+    assert item.state == InboxState.PENDING and item.attempts == 2
+    assert item.next_attempt_at - datetime.now(UTC) > first_wait / 2  # growing (with jitter)
+    tracebacks = [r for r in caplog.records if r.exc_info and "handler bug" in str(r.exc_info[1])]
+    assert len(tracebacks) == 1  # logged the first time only
+    # past the give-up age, the next failure is final
+    old = datetime.now(UTC) - timedelta(hours=fed.settings.give_up_after_hours)
+    await InboxItem.filter(id=item.id).update(next_attempt_at=datetime.now(UTC), received_at=old)
+    await process_due(fed)
     await item.refresh_from_db()
     assert item.state == InboxState.FAILED
-    assert item.attempts == inbox_module.MAX_INBOX_ATTEMPTS
+    assert item.attempts == 3
 
 
 async def test_unparseable_ids(

@@ -21,7 +21,7 @@ from activitypub.offers import (
 )
 from activitypub.urls import PUBLIC, host_of
 from federation.context import Federation
-from federation.offers import create_offer, offer_url
+from federation.services.offers import create_offer, offer_url
 from models.activities import Activity
 from models.actors import LocalActor
 from models.errors import Malformed

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from activitypub.convert import ACTOR_CONTEXT
-from federation.accounts import create_actor, ensure_instance_actor
 from federation.context import Federation, SiteInfo
 from federation.delivery import publish
-from federation.directory import ensure_directory_actor
+from federation.services.accounts import create_actor, ensure_instance_actor
+from federation.services.directory import ensure_directory_actor
+from federation.services.handlers import inbox_handlers
 from federation.settings import DirectorySettings, FederationSettings
 from federation.signatures import generate_rsa_keypair
 from instance.passwords import hash_password
@@ -53,6 +54,7 @@ async def fed(
         f"https://{TEST_DOMAIN}",
         SiteInfo("Test coop", "For tests", ("fr", "en")),
         directory=directory_settings,
+        handlers=inbox_handlers(),
     )
     await ensure_instance_actor(TEST_DOMAIN, "Test coop")
     if directory_settings.enabled:

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from federation import offers as service
-from federation.accounts import create_actor
 from federation.context import Federation
+from federation.services import offers as service
+from federation.services.accounts import create_actor
 from instance.passwords import hash_password
 from models.actors import ActorKind, LocalActor
 from models.offers import Offer, OfferKind, OfferStatus

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from federation.accounts import create_actor
 from federation.context import Federation, SiteInfo
+from federation.services.accounts import create_actor
 from federation.settings import FederationSettings
 from instance.app import create_app
 from instance.config import parse_config

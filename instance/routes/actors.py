@@ -8,10 +8,10 @@ from starlette.responses import RedirectResponse, Response
 from activitypub.convert import actor_to_as
 from federation import collections
 from federation.context import Federation
-from federation.directory import directory_actor
 from federation.inbox import verify_request
-from federation.local import actor_counts, get_local_actor
-from federation.removal import tombstone
+from federation.services.directory import directory_actor
+from federation.services.local import actor_counts, get_local_actor
+from federation.services.removal import tombstone
 from instance.errors import error_response
 from instance.negotiation import AS2Response, wants_as2
 from instance.requests import target_uri

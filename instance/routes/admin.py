@@ -3,8 +3,8 @@
 Admins only (``LocalActor.is_admin``, set by ``coopub member create --admin`` or ``coopub member
 admin NAME``): anonymous visitors are sent to the login page, other members get a 403 page, for
 the page and for every action. Actions are CSRF-checked forms that call the same services as the
-CLI (``federation.directory``), log, and redirect back with a message. Deliveries they queue are
-sent by the worker.
+CLI (``federation.services.directory``), log, and redirect back with a message. Deliveries they
+queue are sent by the worker.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from federation import directory
 from federation.context import Federation
 from federation.delivery import queue_stats
+from federation.services import directory
 from instance import sessions
 from instance.routes.settings import flash, member_or_none
 from instance.routes.web import form_page, gettext, page, see_other, to_login

@@ -8,8 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from federation import offers as service
-from federation.search import parse_search, search_offers
+from federation.services import offers as service
+from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
 from instance.offer_view import offer_to_api
 from instance.openapi import openapi_document

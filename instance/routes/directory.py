@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from federation import directory
-from federation.chatonsinfos import organization_properties, service_properties
+from activitypub.chatonsinfos import organization_properties, service_properties
 from federation.http import VERSION
 from federation.nodeinfo import REPOSITORY
+from federation.services import directory
 from instance.negotiation import AS2Response, wants_as2
 from instance.templating import render
 from models.errors import NotFound

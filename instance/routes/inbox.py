@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from federation.directory import directory_actor
 from federation.inbox import store_incoming, verify_incoming
+from federation.services.directory import directory_actor
 from instance.requests import read_body, target_uri
 from instance.routes.actors import local_actor_at
 from models.actors import LocalActor

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from activitypub.jsonld import PUBLIC_NAMES, bundled
-from federation import offers as service
+from federation.services import offers as service
 from instance.negotiation import AS2Response, wants_as2
 from instance.offer_view import offer_to_api
 from instance.routes.actors import require_signed_fetch

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from federation.local import list_actors
+from federation.services.local import list_actors
 from instance.templating import render
 from models.actors import ActorKind
 from models.errors import Malformed

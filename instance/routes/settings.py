@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from federation.follows import follow
+from federation.services.follows import follow
 from instance import sessions
 from instance.auth import create_token
 from instance.routes.web import form_page, gettext, page, see_other, to_login

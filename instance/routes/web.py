@@ -1,8 +1,8 @@
 """The member's web pages: log in and out, post / edit / close / delete offers, search, my offers.
 
-Thin handlers over the same services as the JSON API (``federation.offers``,
-``federation.search``). Every POST checks the session's CSRF token first. Errors on these pages
-are always shown as HTML pages, whatever the ``Accept`` header says.
+Thin handlers over the same services as the JSON API (``federation.services.offers``,
+``federation.services.search``). Every POST checks the session's CSRF token first. Errors on
+these pages are always shown as HTML pages, whatever the ``Accept`` header says.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from activitypub.offer_input import InvalidOffer
-from federation import offers as service
-from federation.offers import CLOSED_STATES
-from federation.search import parse_search, search_offers
+from federation.services import offers as service
+from federation.services.offers import CLOSED_STATES
+from federation.services.search import parse_search, search_offers
 from instance import sessions
 from instance.errors import status_for
 from instance.i18n import negotiate, translations

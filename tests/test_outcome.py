@@ -1,4 +1,4 @@
-"""federation.retry: which failures are retried, Retry-After, and the backoff schedule (pure)."""
+"""federation.outcome: which failures are retried, Retry-After, the backoff schedule (pure)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from federation.retry import is_retryable, next_delay, parse_retry_after
+from federation.outcome import is_retryable, next_delay, parse_retry_after
 from federation.settings import FederationSettings
 
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)

@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from activitypub.apobject import APObject
+from activitypub.chatonsinfos import ChatonsInfo, chatons_info, decode_properties, parse_properties
 from activitypub.convert import iso
 from activitypub.urls import DIRECTORY_USERNAME, PUBLIC, host_of
-from federation.accounts import create_actor
-from federation.chatonsinfos import ChatonsInfo, chatons_info, decode_properties, parse_properties
 from federation.context import Federation
 from federation.delivery import publish
-from federation.follows import decide, follow, unfollow
+from federation.services.accounts import create_actor
+from federation.services.follows import decide, follow, unfollow
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.directory import DirectoryEntry, EntryState
 from models.errors import CoopubError, Malformed, NotFound

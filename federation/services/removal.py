@@ -15,10 +15,10 @@ from tortoise.transactions import in_transaction
 
 from activitypub.convert import AS2_CONTEXT, AS_TYPE, iso
 from activitypub.urls import PUBLIC
-from federation.accounts import check_not_deleted
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
-from federation.offers import delete_offer
+from federation.services.accounts import check_not_deleted
+from federation.services.offers import delete_offer
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.errors import Conflict, Malformed

@@ -29,7 +29,7 @@ from activitypub.urls import PUBLIC, host_of
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
-from federation.directory import joined_inboxes, relay
+from federation.services.directory import joined_inboxes, relay
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.errors import Blocked, CoopubError, Malformed, NotFound

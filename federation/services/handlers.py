@@ -1,0 +1,91 @@
+"""What the services do with each incoming activity type: the inbox's handler registry.
+
+`federation/inbox.py` verifies, stores and dispatches without knowing any service; the
+application registers these handlers when it builds its `Federation` (`instance/app.py`), in the
+way Fedify's `setInboxListeners().on(Follow, …)` does. Each handler raises `NotFound` when the
+activity concerns nothing we keep (recorded as ignored, see `federation/outcome.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from activitypub.apobject import APObject
+from activitypub.urls import DIRECTORY_USERNAME
+from federation.actors import save_actor_document
+from federation.context import Federation, Handler
+from federation.services.directory import directory_actor, on_join
+from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
+from federation.services.offers import (
+    backfill,
+    on_announce,
+    on_create,
+    on_delete_offer,
+    on_update_offer,
+)
+from models.actors import ActorKind, RemoteActor
+from models.errors import NotFound
+from models.follows import Follow
+from models.offers import Offer
+
+log = logging.getLogger(__name__)
+
+
+async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    inner = act.object
+    if (inner is not None and inner.is_a("Follow")) or await Follow.exists(ap_id=act.object_id):
+        await on_undo_follow(fed, act, signer)
+        return
+    raise NotFound(f"Undo of {act.object_id}: nothing to undo")
+
+
+async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    inner = act.object
+    if await on_update_offer(fed, act, signer):
+        return
+    if inner is not None and inner.id == signer.ap_id:
+        await save_actor_document(inner.raw)  # a profile change, signed by the actor itself
+        return
+    raise NotFound(f"Update of {act.object_id}: not something we keep")
+
+
+async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    if await on_delete_offer(fed, act, signer):
+        return
+    if act.object_id == signer.ap_id:
+        # Its offers go too, whichever of the Deletes (offers, actor) is processed first.
+        offers = await Offer.filter(author_uri=signer.ap_id, local_uuid__isnull=True).delete()
+        await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
+        log.info("remote actor deleted", extra={"actor": signer.ap_id, "offers": offers})
+        return
+    raise NotFound(f"Delete of {act.object_id}: not something we keep")
+
+
+async def on_follow_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """A Follow of the directory actor is a request to be listed; others are plain follows."""
+    if fed.directory.enabled and act.object_id == fed.urls.actor_for(
+        ActorKind.DIRECTORY, DIRECTORY_USERNAME
+    ):
+        await on_join(fed, act, signer, await directory_actor())
+        return
+    await on_follow(fed, act, signer)
+
+
+async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """Our follow was accepted: fetch the open offers already in the actor's outbox."""
+    await on_accept(fed, act, signer)
+    await backfill(fed, signer)
+
+
+def inbox_handlers() -> dict[str, Handler]:
+    """A fresh registry (callers may add to theirs without touching anyone else's)."""
+    return {
+        "Follow": on_follow_any,
+        "Accept": on_accept_and_backfill,
+        "Create": on_create,
+        "Announce": on_announce,
+        "Reject": on_reject,
+        "Undo": on_undo,
+        "Update": on_update,
+        "Delete": on_delete,
+    }
