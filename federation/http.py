@@ -28,6 +28,9 @@ VERSION = version("coopub")
 AS2_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 AS2_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 MAX_RESPONSE_BYTES = 2_000_000
+"""Largest document we fetch; the body is streamed and the download stops beyond it."""
+MAX_ANSWER_BYTES = 64 * 1024
+"""What is kept of the answer to a POST (only its start is logged)."""
 MAX_REDIRECTS = 3
 
 
@@ -35,6 +38,10 @@ MAX_REDIRECTS = 3
 class Signer:
     key_id: str
     private_key_pem: str
+
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+UNFRAMED = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
 def _is_public_ip(address: str) -> bool:
@@ -89,8 +96,12 @@ class FederationHttp:
         signer: Signer | None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        truncate: bool = False,
     ) -> httpx.Response:
-        """Send one request (following up to three checked redirects for GET)."""
+        """Send one request (following up to three checked redirects for GET). The answer's
+        body is streamed and read up to ``max_bytes``: beyond, it is cut (``truncate``) or the
+        request fails with ``Malformed``, and the rest is never downloaded."""
         for _ in range(MAX_REDIRECTS + 1):
             await self.check_target(url)
             all_headers = {"User-Agent": self.user_agent, **(headers or {})}
@@ -98,21 +109,26 @@ class FederationHttp:
                 all_headers = sign_request(
                     method, url, all_headers, body, signer.key_id, signer.private_key_pem
                 )
+            request = self._client.build_request(method, url, content=body, headers=all_headers)
             try:
-                response = await self._client.request(
-                    method, url, content=body, headers=all_headers
-                )
+                response = await self._client.send(request, stream=True)
+                try:
+                    redirect = response.headers.get("location")
+                    if method == "GET" and response.status_code in REDIRECTS and redirect:
+                        url = urljoin(url, redirect)
+                        continue
+                    content = await _read_limited(response, max_bytes, truncate=truncate)
+                finally:
+                    await response.aclose()
             except httpx.TimeoutException as exc:
                 raise RemoteUnavailable(f"{method} {url}: timeout", status=408) from exc
             except httpx.HTTPError as exc:
                 raise RemoteUnavailable(f"{method} {url}: {exc!r}") from exc
-            if method == "GET" and response.status_code in (301, 302, 303, 307, 308):
-                location = response.headers.get("location")
-                if not location:
-                    return response
-                url = urljoin(url, location)
-                continue
-            return response
+            # The body is decoded already: its encoding and length headers no longer apply.
+            kept = [(k, v) for k, v in response.headers.raw if k.lower() not in UNFRAMED]
+            return httpx.Response(
+                response.status_code, headers=kept, content=content, request=request
+            )
         raise RemoteUnavailable(f"too many redirects for {url}")
 
     async def get_json(
@@ -126,8 +142,6 @@ class FederationHttp:
             raise RemoteUnavailable(
                 f"GET {url}: HTTP {response.status_code}", status=response.status_code
             )
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise Malformed(f"GET {url}: response too large")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (*AS2_TYPES, "application/jrd+json", "application/xrd+xml"):
             raise Malformed(f"GET {url}: unexpected content type {content_type!r}")
@@ -147,8 +161,6 @@ class FederationHttp:
             raise RemoteUnavailable(
                 f"GET {url}: HTTP {response.status_code}", status=response.status_code
             )
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise Malformed(f"GET {url}: response too large")
         return response.content
 
     async def post_activity(self, inbox: str, body: bytes, *, signer: Signer) -> httpx.Response:
@@ -158,4 +170,23 @@ class FederationHttp:
             signer=signer,
             body=body,
             headers={"Content-Type": "application/activity+json", "Accept": AS2_ACCEPT},
+            max_bytes=MAX_ANSWER_BYTES,
+            truncate=True,
         )
+
+
+async def _read_limited(response: httpx.Response, limit: int, *, truncate: bool) -> bytes:
+    """The body, read chunk by chunk and never beyond ``limit`` bytes (plus one chunk)."""
+    declared = response.headers.get("content-length", "")
+    if not truncate and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise Malformed(f"{response.request.url}: response of {declared} bytes is too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            if truncate:
+                break
+            raise Malformed(f"{response.request.url}: response over {limit} bytes, not read")
+    return b"".join(chunks)[:limit]

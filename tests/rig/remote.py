@@ -19,7 +19,7 @@ import contextlib
 import json
 import socket
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from federation.signatures import ParsedSignature, parse_signature, verify_signature
@@ -87,6 +87,9 @@ class RemoteServer:
         self.max_in_flight = 0
         self._documents: dict[str, tuple[int, bytes, str]] = {}
         self._scripts: dict[str, deque[Reply]] = {}
+        self._streams: dict[str, tuple[bytes, int, str, bool]] = {}
+        self.streamed: dict[str, int] = {}
+        """Chunks sent so far for each path served with ``serve_stream``."""
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
@@ -111,6 +114,16 @@ class RemoteServer:
     def serve_json(self, path: str, doc: Any, content_type: str = AS2, *, status: int = 200) -> str:
         """Answer GETs of ``path`` with ``doc``; replaces what was served there. Returns the URL."""
         self._documents[path] = (status, json.dumps(doc).encode(), content_type)
+        return self.url(path)
+
+    def serve_stream(
+        self, path: str, chunk: bytes, count: int, *, content_type: str = AS2, length: bool = False
+    ) -> str:
+        """Answer GETs of ``path`` with ``count`` copies of ``chunk``, streamed; how many were
+        actually sent is in ``streamed[path]`` (a client that stops reading stops the stream).
+        With ``length``, the total size is announced in Content-Length."""
+        self._streams[path] = (chunk, count, content_type, length)
+        self.streamed[path] = 0
         return self.url(path)
 
     def forget(self, path: str) -> None:
@@ -175,6 +188,8 @@ class RemoteServer:
     async def _handle(self, request: Request) -> Response:
         body = await request.body()
         path = request.url.path
+        if request.method == "GET" and path in self._streams:
+            return self._stream(request, path)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -199,6 +214,20 @@ class RemoteServer:
         headers = dict(reply.headers)
         media_type = headers.pop("Content-Type", headers.pop("content-type", None))
         return Response(reply.body, reply.status, headers=headers, media_type=media_type)
+
+    def _stream(self, request: Request, path: str) -> Response:
+        chunk, count, content_type, length = self._streams[path]
+        self.requests.append(
+            RecordedRequest(request.method, path, str(request.url), request.headers, b"", 200)
+        )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(count):
+                self.streamed[path] += 1
+                yield chunk
+
+        headers = {"Content-Length": str(len(chunk) * count)} if length else {}
+        return StreamingResponse(chunks(), headers=headers, media_type=content_type)
 
     async def start(self) -> RemoteServer:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=METHODS)])
