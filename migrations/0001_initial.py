@@ -1,14 +1,45 @@
+from enum import StrEnum
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from models.activities import InboxState
-from models.actors import ActorKind
-from models.delivery import DeliveryState
-from models.follows import FollowState
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+
+class InboxState(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    PENDING = 'pending'
+    DONE = 'done'
+    IGNORED = 'ignored'
+    FAILED = 'failed'
+
+
+class ActorKind(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    INSTANCE = 'instance'
+    COOP = 'coop'
+    MEMBER = 'member'
+
+
+class DeliveryState(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    PENDING = 'pending'
+    DELIVERED = 'delivered'
+    FAILED = 'failed'
+    SKIPPED = 'skipped'
+
+
+class FollowState(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    PENDING = 'pending'
+    ACCEPTED = 'accepted'
+    REJECTED = 'rejected'
+
 
 class Migration(migrations.Migration):
     initial = True

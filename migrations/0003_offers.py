@@ -1,11 +1,40 @@
+from enum import StrEnum
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from models.offers import OfferKind, OfferStatus, Purpose
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+
+class OfferKind(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    RIDE = 'ride'
+    DELIVERY_JOB = 'delivery_job'
+    STAY = 'stay'
+
+
+class OfferStatus(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    OPEN = 'open'
+    FULL = 'full'
+    CLOSED = 'closed'
+    EXPIRED = 'expired'
+    CANCELLED = 'cancelled'
+    ASSIGNED = 'assigned'
+    PICKED_UP = 'picked_up'
+    DELIVERED = 'delivered'
+    FAILED = 'failed'
+
+
+class Purpose(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    OFFER = 'offer'
+    REQUEST = 'request'
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0002_claim_token')]

@@ -1,12 +1,28 @@
+from enum import StrEnum
 from tortoise import migrations
 from models.migration_ops import StateOnlyAlterField
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from models.actors import ActorKind
-from models.directory import EntryState
 from tortoise import fields
 from tortoise.indexes import Index
+
+class ActorKind(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    INSTANCE = 'instance'
+    COOP = 'coop'
+    MEMBER = 'member'
+    DIRECTORY = 'directory'
+
+
+class EntryState(StrEnum):
+    """Frozen as of this migration (never import live enums here)."""
+
+    CANDIDATE = 'candidate'
+    ADMITTED = 'admitted'
+    REJECTED = 'rejected'
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0003_offers')]
