@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from activitypub.urls import PUBLIC_ALIASES
 from models.errors import Malformed
 
 
@@ -84,6 +85,15 @@ class APObject:
     def audience(self) -> list[str]:
         return [*all_ids(self.raw.get("to")), *all_ids(self.raw.get("cc"))]
 
+    @property
+    def is_public(self) -> bool:
+        """Addressed to the public collection (under any of its names)."""
+        return bool(PUBLIC_ALIASES.intersection(self.audience))
+
     def get_str(self, key: str) -> str | None:
         value = self.raw.get(key)
         return value if isinstance(value, str) else None
+
+
+def is_public(activity: dict[str, Any]) -> bool:
+    return APObject(activity).is_public

@@ -1,13 +1,13 @@
-"""The one place where ActivityStreams JSON and models meet.
+"""Actors between ActivityStreams JSON and models: our actor documents out, remote ones in.
 
 Names read ``<source>_to_<target>``. Converters may read models but never write them: the caller
 saves. Trust checks happen during conversion (a key's owner must be the actor; a shared inbox is
-kept only on the actor's own host), as GoToSocial's typeutils do.
+kept only on the actor's own host), as GoToSocial's typeutils do. The other documents have their
+own modules: ``activities`` (what we send), ``collections``, ``directory``, ``offers``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import nh3
@@ -15,12 +15,12 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
-from activitypub.urls import PUBLIC, PUBLIC_ALIASES, Urls, host_of
+from activitypub.apobject import is_public as is_public  # where federation/delivery reads it
+from activitypub.urls import Urls, host_of
+from activitypub.wire import AS2_CONTEXT, SECURITY_CONTEXT, iso
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
 
-AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
-SECURITY_CONTEXT = "https://w3id.org/security/v1"
 ACTOR_CONTEXT: list[Any] = [
     AS2_CONTEXT,
     SECURITY_CONTEXT,
@@ -38,10 +38,6 @@ AS_TYPE = {
     ActorKind.MEMBER: "Person",
     ActorKind.DIRECTORY: "Service",
 }
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
@@ -70,6 +66,19 @@ def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
         "indexable": False,
         "published": iso(actor.created_at),
     }
+    return doc
+
+
+def actor_tombstone(actor: LocalActor, urls: Urls) -> dict[str, Any]:
+    """What the URL of a deleted actor answers (with 410 Gone)."""
+    doc: dict[str, Any] = {
+        "@context": AS2_CONTEXT,
+        "id": urls.actor(actor),
+        "type": "Tombstone",
+        "formerType": AS_TYPE[actor.kind],
+    }
+    if actor.deleted_at is not None:
+        doc["deleted"] = iso(actor.deleted_at)
     return doc
 
 
@@ -158,90 +167,3 @@ def as_to_remote_actor_fields(raw: Any) -> dict[str, Any]:
 
 def is_actor_document(raw: Any) -> bool:
     return isinstance(raw, dict) and any(t in ACTOR_TYPES for t in types_of(raw.get("type")))
-
-
-# --- activities -----------------------------------------------------------------------------
-
-
-def _activity(
-    kind: str, activity_id: str, actor_id: str, obj: Any, to: list[str], **extra: Any
-) -> dict[str, Any]:
-    return {
-        "@context": AS2_CONTEXT,
-        "id": activity_id,
-        "type": kind,
-        "actor": actor_id,
-        "object": obj,
-        "to": to,
-        **extra,
-    }
-
-
-def follow_to_as(follow_id: str, follower_id: str, target_id: str) -> dict[str, Any]:
-    return _activity("Follow", follow_id, follower_id, target_id, [target_id])
-
-
-def accept_follow(
-    activity_id: str, actor_id: str, follow_id: str, follower_id: str
-) -> dict[str, Any]:
-    """``Accept`` embedding the Follow, as Mastodon does (some peers need the embedded form)."""
-    follow = {"id": follow_id, "type": "Follow", "actor": follower_id, "object": actor_id}
-    return _activity("Accept", activity_id, actor_id, follow, [follower_id])
-
-
-def reject_follow(
-    activity_id: str, actor_id: str, follow_id: str, follower_id: str
-) -> dict[str, Any]:
-    follow = {"id": follow_id, "type": "Follow", "actor": follower_id, "object": actor_id}
-    return _activity("Reject", activity_id, actor_id, follow, [follower_id])
-
-
-def undo_follow(
-    activity_id: str, follower_id: str, follow_id: str, target_id: str
-) -> dict[str, Any]:
-    follow = {"id": follow_id, "type": "Follow", "actor": follower_id, "object": target_id}
-    return _activity("Undo", activity_id, follower_id, follow, [target_id])
-
-
-def update_actor(activity_id: str, actor_doc: dict[str, Any]) -> dict[str, Any]:
-    """``Update`` of an actor's own document, public and sent to its followers."""
-    obj = {k: v for k, v in actor_doc.items() if k != "@context"}
-    return {
-        **_activity("Update", activity_id, actor_doc["id"], obj, [PUBLIC]),
-        "@context": actor_doc["@context"],
-        "cc": [actor_doc["followers"]],
-    }
-
-
-def is_public(activity: dict[str, Any]) -> bool:
-    return bool(PUBLIC_ALIASES.intersection(APObject(activity).audience))
-
-
-# --- collections ----------------------------------------------------------------------------
-
-
-def ordered_collection(collection_id: str, total: int, first: str | None) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "@context": AS2_CONTEXT,
-        "id": collection_id,
-        "type": "OrderedCollection",
-        "totalItems": total,
-    }
-    if first:
-        doc["first"] = first
-    return doc
-
-
-def ordered_collection_page(
-    page_id: str, collection_id: str, items: list[Any], next_page: str | None
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "@context": AS2_CONTEXT,
-        "id": page_id,
-        "type": "OrderedCollectionPage",
-        "partOf": collection_id,
-        "orderedItems": items,
-    }
-    if next_page:
-        doc["next"] = next_page
-    return doc

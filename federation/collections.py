@@ -1,12 +1,20 @@
-"""Outbox, followers and following as paged ``OrderedCollection``s (newest first)."""
+"""Outbox, followers and following as paged ``OrderedCollection``s (newest first), and the
+walk through a remote collection's pages."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise.queryset import QuerySet
 
-from activitypub.convert import ordered_collection, ordered_collection_page
+from activitypub.collections import (
+    RemoteCollection,
+    RemotePage,
+    ordered_collection,
+    ordered_collection_page,
+)
+from activitypub.urls import host_of
 from federation.context import Federation
 from models.activities import Activity
 from models.actors import LocalActor
@@ -14,6 +22,8 @@ from models.errors import NotFound
 from models.follows import Follow, FollowState
 
 PAGE_SIZE = 20
+MAX_REMOTE_PAGES = 50
+"""A remote collection is read for at most this many pages (a loop of links ends sooner)."""
 
 
 async def _paged(
@@ -61,4 +71,29 @@ async def public_activity(ap_id: str) -> dict[str, Any]:
         raise NotFound(ap_id)
     if not activity.public:
         raise NotFound(f"{ap_id} is not public")
-    return activity.payload
+    payload: dict[str, Any] = activity.payload
+    return payload
+
+
+async def remote_pages(fed: Federation, url: str, *, host: str) -> AsyncIterator[RemotePage]:
+    """The pages of a remote collection, first to last, fetched signed by the instance actor.
+
+    A page is followed only on ``host`` (the collection owner's), and never twice; a document
+    that is not a collection or a page raises ``Malformed`` (the caller decides what it costs).
+    """
+    signer = await fed.instance_signer()
+    _, raw = await fed.http.get_json(url, signer=signer)
+    ref = RemoteCollection.parse(raw).first
+    visited: set[str] = set()
+    for _ in range(MAX_REMOTE_PAGES):
+        if ref is None:
+            return
+        if isinstance(ref, str):
+            if host_of(ref) != host or ref in visited:
+                return
+            visited.add(ref)
+            _, raw = await fed.http.get_json(ref, signer=signer)
+            ref = raw
+        page = RemotePage.parse(ref)
+        yield page
+        ref = page.next

@@ -1,14 +1,24 @@
-"""Directory upkeep against a real loopback instance: daily recheck, unreachable, removal."""
+"""Directory upkeep against a real loopback instance: daily recheck, unreachable, removal;
+mirrored listings merged entry by entry, mirror by mirror."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
 
 from federation.context import Federation
-from federation.services.directory import _web_url, ensure_directory_actor, refresh_entries
+from federation.services.directory import (
+    ensure_directory_actor,
+    merge_mirrors,
+    refresh_entries,
+)
 from federation.settings import DirectorySettings
-from models.actors import RemoteActor
+from models.actors import LocalActor, RemoteActor
 from models.directory import DirectoryEntry, EntryState
+from models.follows import Follow, FollowState
 from tests.rig.remote import RemoteServer
 
 
@@ -106,9 +116,88 @@ async def test_entries_are_rechecked_then_marked_then_removed(
     assert not await DirectoryEntry.exists(id=entry.id)
 
 
-def test_mirrored_links_are_kept_on_their_domain() -> None:
-    """A mirrored directory's entries are rendered as links: no other scheme, no other host."""
-    assert _web_url("https://coop.example/", "coop.example") == "https://coop.example/"
-    assert _web_url("javascript:alert(1)", "coop.example") == "https://coop.example"
-    assert _web_url("https://elsewhere.example", "coop.example") == "https://coop.example"
-    assert _web_url(None, "coop.example") == "https://coop.example"
+# --- mirrors --------------------------------------------------------------------------------
+
+
+def _entry(domain: str, **changes: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "Service",
+        "id": f"https://{domain}/actor",
+        "name": domain.split(".")[0].title(),
+        "url": f"https://{domain}",
+        "domain": domain,
+        "location": {"type": "Place", "name": "Lyon", "latitude": 45.7, "longitude": 4.8},
+        "kinds": ["ride"],
+        "openRegistrations": True,
+        "software": {"name": "coopub", "version": "1.0"},
+    }
+    item.update(changes)
+    return item
+
+
+async def _mirrors(fed: Federation, remote: RemoteServer, *names: str) -> LocalActor:
+    """Our directory mirrors one directory per name, all served by the loopback server."""
+    fed.directory = DirectorySettings(enabled=True, admission="open")
+    directory = await ensure_directory_actor("Dir", "")
+    for name in names:
+        await Follow.create(
+            ap_id=f"{fed.urls.base}/activities/mirror-{name}",
+            follower_uri=fed.urls.actor(directory),
+            target_uri=remote.url(f"/{name}/directory"),
+            local_follower=directory,
+            state=FollowState.ACCEPTED,
+        )
+    return directory
+
+
+def _listing(remote: RemoteServer, name: str, items: Any) -> None:
+    remote.serve_json(
+        f"/{name}/directory/instances", {"type": "OrderedCollection", "orderedItems": items}
+    )
+
+
+async def test_bad_entries_and_bad_mirrors_are_skipped_and_the_rest_merged(
+    fed: Federation, remote: RemoteServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _mirrors(fed, remote, "a", "broken", "down", "b")
+    _listing(
+        remote,
+        "a",
+        [
+            _entry("france.example", location={"country": "FRANCE"}),
+            _entry("north.example", location={"latitude": "north"}),
+            _entry("far.example", location={"latitude": 1000}),
+            _entry("elsewhere.example", id="https://other.example/actor"),
+            "not an entry",
+            _entry("good.example", location={"country": "fr", "latitude": 45.7}),
+        ],
+    )
+    remote.serve_json("/broken/directory/instances", ["not", "a", "listing"])
+    remote.serve_json("/down/directory/instances", {"error": "down"}, status=500)
+    _listing(remote, "b", [_entry("other.example")])
+
+    with caplog.at_level(logging.INFO, logger="federation.services.directory"):
+        assert await merge_mirrors(fed) == 2
+
+    rows = {e.domain: e for e in await DirectoryEntry.all()}
+    assert set(rows) == {"good.example", "other.example"}
+    assert (rows["good.example"].country_code, rows["good.example"].latitude) == ("FR", 45.7)
+    assert rows["good.example"].source == remote.url("/a/directory")
+    assert rows["other.example"].source == remote.url("/b/directory")
+    assert all(e.state == EntryState.ADMITTED for e in rows.values())
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.count("mirrored entry skipped") == 5  # one line per bad entry
+    assert messages.count("mirror skipped") == 2  # one per unusable mirror
+
+
+async def test_mirrored_entries_do_not_shadow_first_hand_ones(
+    fed: Federation, remote: RemoteServer
+) -> None:
+    directory = await _mirrors(fed, remote, "a")
+    await DirectoryEntry.create(
+        domain="mine.example", actor_uri="https://mine.example/actor", state=EntryState.ADMITTED
+    )
+    ours = fed.urls.actor(directory)
+    _listing(remote, "a", [_entry("mine.example"), _entry("back.example", source=ours)])
+    assert await merge_mirrors(fed) == 0
+    assert await DirectoryEntry.filter(source__not_isnull=True).count() == 0

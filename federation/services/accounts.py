@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from activitypub.convert import actor_to_as, update_actor
+from activitypub.activities import update_actor
+from activitypub.convert import actor_to_as
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
 from federation.signatures import generate_rsa_keypair

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from activitypub.activities import accept_follow, follow_to_as, reject_follow, undo_follow
 from activitypub.apobject import APObject
-from activitypub.convert import accept_follow, follow_to_as, reject_follow, undo_follow
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import publish

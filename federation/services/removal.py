@@ -13,8 +13,8 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from activitypub.convert import AS2_CONTEXT, AS_TYPE, iso
-from activitypub.urls import PUBLIC
+from activitypub.activities import delete_actor
+from activitypub.convert import actor_tombstone
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
 from federation.services.accounts import check_not_deleted
@@ -29,28 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def delete_activity(fed: Federation, actor: LocalActor) -> dict[str, Any]:
-    actor_id = fed.urls.actor(actor)
-    return {
-        "@context": AS2_CONTEXT,
-        "id": fed.urls.new_activity_id(),
-        "type": "Delete",
-        "actor": actor_id,
-        "object": actor_id,
-        "to": [PUBLIC],
-    }
+    return delete_actor(fed.urls.new_activity_id(), fed.urls.actor(actor))
 
 
 def tombstone(fed: Federation, actor: LocalActor) -> dict[str, Any]:
     """What the URL of a deleted actor answers (with 410 Gone)."""
-    doc: dict[str, Any] = {
-        "@context": AS2_CONTEXT,
-        "id": fed.urls.actor(actor),
-        "type": "Tombstone",
-        "formerType": AS_TYPE[actor.kind],
-    }
-    if actor.deleted_at is not None:
-        doc["deleted"] = iso(actor.deleted_at)
-    return doc
+    return actor_tombstone(actor, fed.urls)
 
 
 async def known_by(fed: Federation, actor: LocalActor) -> list[str]:

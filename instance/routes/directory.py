@@ -27,21 +27,20 @@ async def listing(request: Request) -> Response:
     if not fed.directory.enabled:
         raise NotFound("directory mode is off", "This instance runs no directory")
     q = request.query_params
-    filters = {
-        "kind": q.get("kind") or None,
-        "country": q.get("country") or None,
-        "chatons": _flag(q.get("chatons")),
-        "open_registrations": _flag(q.get("open")),
-    }
-    entries = await directory.listing(**filters)
-    url = f"{fed.urls.base}/directory/instances"
+    entries = await directory.listing(
+        kind=q.get("kind") or None,
+        country=q.get("country") or None,
+        chatons=_flag(q.get("chatons")),
+        open_registrations=_flag(q.get("open")),
+    )
+    items = directory.listed(fed, entries)
     if wants_as2(request):
-        return AS2Response(directory.listing_document(fed, entries, url))
+        return AS2Response(directory.listing_document(fed, items))
     return render(
         request,
         "directory.html",
         {
-            "entries": [directory.entry_to_json(fed, e) for e in entries],
+            "entries": [item.to_json() for item in items],
             "filters": q,
             "name": fed.directory.name,
             "description": fed.directory.description,
