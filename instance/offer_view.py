@@ -1,75 +1,110 @@
-"""Offers as the JSON API and the pages show them (the same shape the API accepts)."""
+"""Offers as the JSON API and the pages show them: the description the API accepts, plus what
+only the server knows (ids, author, status, times). ``OfferMeta`` documents that part in the
+OpenAPI document."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from activitypub.offer_errors import InvalidOffer, OfferRefused
+from activitypub.offer_model import UnreadableOffer, describe, public_location, stored
+from activitypub.offer_schema import SECTION, SECTION_MODEL, Moment
 from federation.context import Federation
 from federation.services.offers import offer_url
-from models.offers import Offer, OfferKind
+from models.offers import Offer, OfferKind, OfferStatus
+
+log = logging.getLogger(__name__)
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+class Author(BaseModel):
+    id: str = Field(description="The author's ActivityPub id")
+    name: str
+
+
+class OfferMeta(BaseModel):
+    """What an offer read from the API has beside its description."""
+
+    id: str | None = Field(description="Local offers only: the id in /api/v1/offers/{id}")
+    ap_id: str = Field(description="The ActivityPub id")
+    url: str = Field(description="The HTML page")
+    local: bool
+    instance: str = Field(description="The domain of the instance it was published on")
+    author: Author
+    status: OfferStatus
+    quantity_total: int | None = Field(description="Seats offered, or guests at most")
+    quantity_available: int | None = Field(description="Seats or places still free")
+    published_at: Moment
+    updated_at: Moment
+
+
+def _as_stored(offer: Offer, owner: bool) -> dict[str, Any]:
+    """An offer whose stored copy does not pass the description (an older remote copy, a row
+    written by hand), shown as stored rather than left out."""
+    log.info("offer shown as stored", extra={"offer": offer.ap_id})
+    data = stored(offer, owner=owner)
+    kind = OfferKind(offer.kind)
+    for name in SECTION_MODEL[kind].model_fields:  # the same keys, null when unknown
+        data[SECTION[kind]].setdefault(name, None)
+    for key in ("starts_at", "ends_at", "expires_at"):
+        data[key] = data[key].isoformat() if data[key] is not None else None
+    return data
 
 
 def offer_to_api(fed: Federation, offer: Offer, *, owner: bool = False) -> dict[str, Any]:
-    """A local or remote offer; ``owner`` adds what only its author may see (a stay's address)."""
-    d = offer.details or {}
-    place = {"name": offer.place_name, "latitude": offer.latitude, "longitude": offer.longitude}
-    out: dict[str, Any] = {
-        "id": offer.local_uuid,
-        "ap_id": offer.ap_id,
-        "url": offer_url(offer),
-        "local": offer.local_uuid is not None,
-        "instance": offer.instance_domain,
-        "author": {"id": offer.author_uri, "name": offer.author_name},
-        "kind": offer.kind.value if hasattr(offer.kind, "value") else offer.kind,
-        "purpose": str(offer.purpose),
-        "status": str(offer.status),
-        "title": offer.title,
-        "description": offer.description,
-        "language": offer.language,
-        "starts_at": _iso(offer.starts_at),
-        "ends_at": _iso(offer.ends_at),
-        "timezone": offer.timezone,
-        "expires_at": _iso(offer.expires_at),
-        "price_cents": offer.price_cents,
-        "currency": offer.currency,
-        "quantity_total": offer.quantity_total,
-        "quantity_available": offer.quantity_available,
-        "published_at": _iso(offer.published_at),
-        "updated_at": _iso(offer.updated_at),
-    }
-    kind = OfferKind(offer.kind)
-    if kind == OfferKind.RIDE:
-        out["ride"] = {
-            "origin": d.get("place", place),
-            "destination": d.get("destination"),
-            "waypoints": d.get("waypoints", []),
-            "flexibility_minutes": d.get("flexibility_minutes", 0),
-            "seats_total": offer.quantity_total,
-            "seats_available": offer.quantity_available,
-            "schedule": d.get("schedule"),
-            "return_trip": d.get("return_trip"),
-        }
-    elif kind == OfferKind.DELIVERY_JOB:
-        out["delivery"] = {
-            "pickup": d.get("place", place),
-            "dropoff": d.get("destination"),
-            "packages": d.get("packages", []),
-            "weight_grams": d.get("weight_grams"),
-            "vehicle": d.get("vehicle"),
-        }
-    else:
-        location = dict(place)
-        if owner and offer.private:
-            location.update(offer.private)
-        out["stay"] = {
-            "location": location,
-            "public_location": place,
-            "max_guests": offer.quantity_total,
-            "max_nights": d.get("max_nights"),
-            "conditions": d.get("conditions"),
-        }
+    """A local or remote offer; ``owner`` adds what only its author may see (a stay's exact
+    place and address)."""
+    try:
+        out = describe(offer, owner=owner).model_dump(mode="json")
+    except UnreadableOffer:
+        out = _as_stored(offer, owner)
+    meta = OfferMeta(
+        id=offer.local_uuid,
+        ap_id=offer.ap_id,
+        url=offer_url(offer),
+        local=offer.local_uuid is not None,
+        instance=offer.instance_domain,
+        author=Author(id=offer.author_uri, name=offer.author_name),
+        status=OfferStatus(offer.status),
+        quantity_total=offer.quantity_total,
+        quantity_available=offer.quantity_available,
+        published_at=offer.published_at,
+        updated_at=offer.updated_at,
+    )
+    out.update(meta.model_dump(mode="json"))
+    if offer.kind == OfferKind.STAY:
+        out["stay"]["public_location"] = public_location(offer).model_dump(mode="json")
     return out
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """One problem with the input; the code's parameters (``min``, ``max``, ``choices``…) are
+    further keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str = Field(description="Dotted path in the offer, e.g. ride.seats_total")
+    code: str = Field(description="too_large, required, not_a_choice… (see the README)")
+    message: str = Field(description="In English, for people")
+
+
+class Refusal(BaseModel):
+    error: str
+    status: int
+    errors: list[Problem] | None = None
+
+
+def refusal_body(exc: InvalidOffer | OfferRefused, status: int) -> dict[str, Any]:
+    """The JSON answer to input the offer description refuses."""
+    problems = exc.problems if isinstance(exc, InvalidOffer) else [exc.problem]
+    body = Refusal(
+        error=exc.public_message,
+        status=status,
+        errors=[Problem.model_validate(p.to_json()) for p in problems],
+    )
+    return body.model_dump(mode="json")

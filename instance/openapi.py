@@ -1,135 +1,20 @@
-"""The OpenAPI 3.1 description of `/api/v1`, served at `/api/openapi.json`."""
+"""The OpenAPI 3.1 description of `/api/v1`, served at `/api/openapi.json`.
+
+The schemas are generated from the offer description (``activitypub.offer_schema``) and the
+API's own models (``instance.offer_view``), so every type, bound and choice the API enforces is
+written here too. Only the search parameters are listed by hand (they are a query string).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-PLACE = {
-    "type": "object",
-    "required": ["name", "latitude", "longitude"],
-    "properties": {
-        "name": {"type": "string", "maxLength": 200},
-        "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-        "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-        "address": {"type": "string", "maxLength": 500},
-        "after": {"type": "string", "format": "date-time"},
-        "before": {"type": "string", "format": "date-time"},
-    },
-}
-OFFER_INPUT = {
-    "type": "object",
-    "required": ["kind", "purpose", "title", "starts_at"],
-    "properties": {
-        "kind": {"enum": ["ride", "delivery_job", "stay"]},
-        "purpose": {"enum": ["offer", "request"]},
-        "title": {"type": "string", "maxLength": 200},
-        "description": {"type": "string", "maxLength": 10000},
-        "language": {"type": "string"},
-        "starts_at": {"type": "string", "format": "date-time"},
-        "ends_at": {"type": "string", "format": "date-time", "description": "required for stays"},
-        "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Paris"},
-        "expires_at": {"type": "string", "format": "date-time"},
-        "price_cents": {
-            "type": "integer",
-            "minimum": 0,
-            "description": "cost share per seat, price offered, or contribution",
-        },
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-        "ride": {
-            "type": "object",
-            "required": ["origin", "destination", "seats_total"],
-            "properties": {
-                "origin": PLACE,
-                "destination": PLACE,
-                "waypoints": {"type": "array", "items": PLACE, "maxItems": 10},
-                "flexibility_minutes": {"type": "integer", "minimum": 0},
-                "seats_total": {"type": "integer", "minimum": 1},
-                "seats_available": {"type": "integer", "minimum": 0},
-                "schedule": {
-                    "type": "object",
-                    "properties": {
-                        "weekdays": {
-                            "type": "array",
-                            "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
-                        },
-                        "time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-                    },
-                },
-                "return_trip": {"type": "string", "format": "uri"},
-            },
-        },
-        "delivery": {
-            "type": "object",
-            "required": ["pickup", "dropoff"],
-            "properties": {
-                "pickup": PLACE,
-                "dropoff": PLACE,
-                "packages": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "type": {"type": "string"},
-                            "quantity": {"type": "integer", "minimum": 1},
-                        },
-                    },
-                },
-                "weight_grams": {"type": "integer", "minimum": 0},
-                "vehicle": {"enum": ["bike", "cargo_bike", "van"]},
-            },
-        },
-        "stay": {
-            "type": "object",
-            "required": ["location", "max_guests"],
-            "properties": {
-                "location": {
-                    **PLACE,
-                    "description": "the exact place; only a fuzzed position is published",
-                },
-                "max_guests": {"type": "integer", "minimum": 1},
-                "max_nights": {"type": "integer", "minimum": 1},
-                "conditions": {
-                    "type": "object",
-                    "properties": {
-                        "text": {"type": "string"},
-                        "pets": {"type": "boolean"},
-                        "smoking": {"type": "boolean"},
-                        "step_free": {"type": "boolean"},
-                    },
-                },
-            },
-        },
-    },
-}
-OFFER = {
-    "allOf": [
-        {"$ref": "#/components/schemas/OfferInput"},
-        {
-            "type": "object",
-            "properties": {
-                "id": {"type": ["string", "null"], "description": "local offers only"},
-                "ap_id": {"type": "string", "format": "uri"},
-                "url": {"type": "string", "format": "uri"},
-                "local": {"type": "boolean"},
-                "instance": {"type": "string"},
-                "author": {"type": "object"},
-                "status": {"type": "string"},
-                "quantity_total": {"type": ["integer", "null"]},
-                "quantity_available": {"type": ["integer", "null"]},
-                "published_at": {"type": "string"},
-                "updated_at": {"type": "string"},
-            },
-        },
-    ]
-}
-ERROR = {
-    "type": "object",
-    "properties": {
-        "error": {"type": "string"},
-        "status": {"type": "integer"},
-        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
+from pydantic import BaseModel
+
+from activitypub.offer_schema import OFFER_DESCRIPTION
+from instance.offer_view import OfferMeta, Refusal
+
+REF = "#/components/schemas/{model}"
 SEARCH_PARAMS = [
     {"name": n, "in": "query", "schema": s, "description": d}
     for n, s, d in (
@@ -149,23 +34,123 @@ SEARCH_PARAMS = [
 ]
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    return {
-        str(c): {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for c in codes
+def _generated(schema: dict[str, Any], into: dict[str, Any]) -> dict[str, Any]:
+    """A generated schema, its ``$defs`` moved to the components."""
+    into.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _model(model: type[BaseModel], into: dict[str, Any]) -> dict[str, Any]:
+    return _generated(model.model_json_schema(ref_template=REF), into)
+
+
+def schemas() -> dict[str, Any]:
+    """Every component schema: the offer as sent (OfferInput) and as read (Offer), errors."""
+    found: dict[str, Any] = {}
+    offer_input = _generated(OFFER_DESCRIPTION.json_schema(ref_template=REF), found)
+    offer_input["description"] = (
+        "An offer as a member writes it. The `kind` says which section is required: `ride`, "
+        "`delivery` or `stay`. Empty strings and nulls count as absent. Types are strict: "
+        '"700" is not an integer.'
+    )
+    found["OfferInput"] = offer_input
+    found["OfferMeta"] = _model(OfferMeta, found)
+    found["Offer"] = {
+        "allOf": [{"$ref": REF.format(model="OfferInput")}, {"$ref": REF.format(model="OfferMeta")}]
     }
+    found["Error"] = _model(Refusal, found)
+    return found
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"description": "refused", "content": _json("Error")} for c in codes}
 
 
 def _json(ref: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+    return {"application/json": {"schema": {"$ref": REF.format(model=ref)}}}
+
+
+SECURED: list[dict[str, list[str]]] = [{"token": []}]
+UUID_PARAM = {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _collection() -> dict[str, Any]:
+    listing = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": REF.format(model="Offer")}},
+            "count": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+        },
+    }
+    return {
+        "get": {
+            "summary": "Search local and received offers (sorted by time)",
+            "parameters": SEARCH_PARAMS,
+            "responses": {
+                "200": {
+                    "description": "offers",
+                    "content": {"application/json": {"schema": listing}},
+                },
+                **_errors(400),
+            },
+        },
+        "post": {
+            "summary": "Publish an offer",
+            "security": SECURED,
+            "requestBody": {"required": True, "content": _json("OfferInput")},
+            "responses": {
+                "201": {"description": "created", "content": _json("Offer")},
+                **_errors(400, 401, 422),
+            },
+        },
+    }
+
+
+def _one() -> dict[str, Any]:
+    return {
+        "parameters": [UUID_PARAM],
+        "get": {
+            "summary": "Read a local offer",
+            "responses": {
+                "200": {"description": "offer", "content": _json("Offer")},
+                **_errors(404),
+            },
+        },
+        "put": {
+            "summary": "Replace a local offer",
+            "security": SECURED,
+            "requestBody": {"required": True, "content": _json("OfferInput")},
+            "responses": {
+                "200": {"description": "updated", "content": _json("Offer")},
+                **_errors(400, 401, 404, 422),
+            },
+        },
+        "delete": {
+            "summary": "Delete an offer (a Tombstone is federated)",
+            "security": SECURED,
+            "responses": {"204": {"description": "deleted"}, **_errors(401, 404)},
+        },
+    }
+
+
+def _action(summary: str, done: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    post: dict[str, Any] = {
+        "summary": summary,
+        "security": SECURED,
+        "responses": {
+            "200": {"description": done, "content": _json("Offer")},
+            **_errors(400, 401, 404),
+        },
+    }
+    if body is not None:
+        post["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    return {"parameters": [UUID_PARAM], "post": post}
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:
-    uuid_param = {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"}}
-    secured = [{"token": []}]
+    status = {"type": "object", "properties": {"status": {"$ref": REF.format(model="OfferStatus")}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "coopub offers API", "version": "1"},
@@ -178,110 +163,15 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "description": "coopub token create MEMBER",
                 }
             },
-            "schemas": {"OfferInput": OFFER_INPUT, "Offer": OFFER, "Error": ERROR},
+            "schemas": schemas(),
         },
         "paths": {
-            "/api/v1/offers": {
-                "get": {
-                    "summary": "Search local and received offers (sorted by time)",
-                    "parameters": SEARCH_PARAMS,
-                    "responses": {
-                        "200": {
-                            "description": "offers",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "items": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Offer"},
-                                            },
-                                            "count": {"type": "integer"},
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        **_errors(400),
-                    },
-                },
-                "post": {
-                    "summary": "Publish an offer",
-                    "security": secured,
-                    "requestBody": {"required": True, "content": _json("OfferInput")},
-                    "responses": {
-                        "201": {"description": "created", "content": _json("Offer")},
-                        **_errors(400, 401, 422),
-                    },
-                },
-            },
-            "/api/v1/offers/{uuid}": {
-                "parameters": [uuid_param],
-                "get": {
-                    "summary": "Read a local offer",
-                    "responses": {
-                        "200": {"description": "offer", "content": _json("Offer")},
-                        **_errors(404),
-                    },
-                },
-                "put": {
-                    "summary": "Replace a local offer",
-                    "security": secured,
-                    "requestBody": {"required": True, "content": _json("OfferInput")},
-                    "responses": {
-                        "200": {"description": "updated", "content": _json("Offer")},
-                        **_errors(400, 401, 404, 422),
-                    },
-                },
-                "delete": {
-                    "summary": "Delete an offer (a Tombstone is federated)",
-                    "security": secured,
-                    "responses": {"204": {"description": "deleted"}, **_errors(401, 404)},
-                },
-            },
-            "/api/v1/offers/{uuid}/close": {
-                "parameters": [uuid_param],
-                "post": {
-                    "summary": "Close",
-                    "security": secured,
-                    "responses": {
-                        "200": {"description": "closed", "content": _json("Offer")},
-                        **_errors(400, 401, 404),
-                    },
-                },
-            },
-            "/api/v1/offers/{uuid}/cancel": {
-                "parameters": [uuid_param],
-                "post": {
-                    "summary": "Cancel",
-                    "security": secured,
-                    "responses": {
-                        "200": {"description": "cancelled", "content": _json("Offer")},
-                        **_errors(400, 401, 404),
-                    },
-                },
-            },
-            "/api/v1/offers/{uuid}/status": {
-                "parameters": [uuid_param],
-                "post": {
-                    "summary": "Set a status (full, assigned, picked_up, delivered, failed…)",
-                    "security": secured,
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"status": {"type": "string"}},
-                                }
-                            }
-                        }
-                    },
-                    "responses": {
-                        "200": {"description": "changed", "content": _json("Offer")},
-                        **_errors(400, 401, 404),
-                    },
-                },
-            },
+            "/api/v1/offers": _collection(),
+            "/api/v1/offers/{uuid}": _one(),
+            "/api/v1/offers/{uuid}/close": _action("Close", "closed"),
+            "/api/v1/offers/{uuid}/cancel": _action("Cancel", "cancelled"),
+            "/api/v1/offers/{uuid}/status": _action(
+                "Set a status (full, assigned, picked_up, delivered, failed…)", "changed", status
+            ),
         },
     }

@@ -11,14 +11,9 @@ from typing import Any
 
 import pytest
 
-from activitypub.offer_input import parse_offer_input
-from activitypub.offers import (
-    as_to_offer_fields,
-    distance_km,
-    fuzz_location,
-    input_to_offer_fields,
-    offer_to_as,
-)
+from activitypub.offer_input import parse_offer
+from activitypub.offer_model import offer_fields
+from activitypub.offers import as_to_offer_fields, distance_km, fuzz_location, offer_to_as
 from activitypub.urls import PUBLIC, host_of
 from federation.context import Federation
 from federation.services.offers import create_offer, offer_url
@@ -44,7 +39,7 @@ def _sample_offer(kind: str) -> Offer:
     if kind == "delivery_job":
         data["delivery"]["pickup"]["after"] = "2026-12-01T08:00:00+01:00"
         data["delivery"]["pickup"]["before"] = "2026-12-01T09:00:00+01:00"
-    fields = input_to_offer_fields(parse_offer_input(data))
+    fields = offer_fields(parse_offer(data))
     if kind == "stay":
         fields["latitude"], fields["longitude"] = 44.756, 5.368  # the stored fuzzed position
     return Offer(
@@ -162,10 +157,19 @@ def test_mitra_style_proposal_is_accepted() -> None:
         ({"id": "https://elsewhere.example/offers/1"}, "host"),
         ({"to": [], "cc": []}, "public"),
         ({"startTime": None}, "startTime"),
-        ({"origin": {"type": "Place", "name": "X", "latitude": 123, "longitude": 0}}, "range"),
+        (
+            {"origin": {"type": "Place", "name": "X", "latitude": 123, "longitude": 0}},
+            r"ride\.origin\.latitude: must be between -90 and 90",
+        ),
         ({"publishes": None}, "publishes"),
         ({"type": "Article"}, "Note"),
-        ({"endTime": "2020-01-01T00:00:00Z"}, "endTime"),
+        ({"endTime": "2020-01-01T00:00:00Z"}, "ends_at: must not be before the start"),
+        # a remote offer is held to the limits of a local one
+        ({"seatsTotal": 101}, r"ride\.seats_total: must be between 1 and 100"),
+        ({"flexibilityMinutes": 5000}, r"ride\.flexibility_minutes: must be between 0"),
+        ({"regularWeekdays": ["someday"]}, r"ride\.schedule\.weekdays\.0: must be one of"),
+        ({"priceCents": -5}, "price_cents: must not be negative"),
+        ({"timezone": "Mars/Olympus"}, "timezone: unknown time zone"),
     ],
 )
 def test_invalid_incoming_offers_are_refused(change: dict[str, Any], reason: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 import pytest
 
@@ -112,7 +115,7 @@ async def test_bad_input_is_refused_with_a_message(
 ) -> None:
     r = await client.post("/api/v1/offers", json=body, headers=auth)
     assert r.status_code == 422
-    assert field in r.json()["errors"]
+    assert field in {e["field"] for e in r.json()["errors"]}
     assert await Offer.all().count() == 0
 
 
@@ -124,7 +127,7 @@ async def test_negative_seats_and_bad_coordinates(
     body["ride"]["origin"]["latitude"] = 123
     r = await client.post("/api/v1/offers", json=body, headers=auth)
     assert r.status_code == 422
-    assert set(r.json()["errors"]) >= {"ride.seats_total", "ride.origin.latitude"}
+    assert {e["field"] for e in r.json()["errors"]} >= {"ride.seats_total", "ride.origin.latitude"}
     assert (await client.post("/api/v1/offers", content=b"{nope", headers=auth)).status_code == 400
     assert (await client.post("/api/v1/offers", json=samples.ride())).status_code == 401
     bad_token = {"Authorization": "Bearer coopub_nope"}
@@ -139,3 +142,10 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
     doc = (await client.get("/api/openapi.json")).json()
     assert doc["openapi"].startswith("3.")
     assert {"get", "post"} <= set(doc["paths"]["/api/v1/offers"])
+    # generated: every reference resolves, the limits are there (tests/test_offer_description.py
+    # checks each of them against what the API enforces)
+    refs = re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(doc))
+    assert refs and set(refs) <= set(doc["components"]["schemas"])
+    ride = doc["components"]["schemas"]["RideDetails"]["properties"]
+    assert (ride["seats_total"]["minimum"], ride["seats_total"]["maximum"]) == (1, 100)
+    assert ride["flexibility_minutes"]["x-unit"] == "minute"

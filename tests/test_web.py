@@ -299,7 +299,7 @@ async def test_post_each_kind(web: httpx.AsyncClient, kind: str) -> None:
         assert offer.details["packages"] == [{"type": "crate", "quantity": 2}]
         assert offer.details["weight_grams"] == 12500
         assert offer.details["vehicle"] == "cargo_bike"
-        assert offer.details["place"]["address"] == "12 rue Sully, Nantes"
+        assert offer.details["pickup"]["address"] == "12 rue Sully, Nantes"
         assert "Cargo bike" in page.text
     else:
         assert offer.private["address"] == samples.EXACT_ADDRESS
@@ -368,7 +368,7 @@ async def test_edit_keeps_what_the_form_does_not_show(
         {"type": "bag", "quantity": 1},
     ]
     assert offer.details["vehicle"] == "van"
-    assert offer.details["place"]["address"] == "12 rue Sully, Nantes"
+    assert offer.details["pickup"]["address"] == "12 rue Sully, Nantes"
 
 
 async def test_edit_stay_keeps_its_fuzzed_position(web: httpx.AsyncClient) -> None:
@@ -440,8 +440,19 @@ BAD_INPUT = [
     ("stay", {"location_latitude": "123"}, "location_latitude", "must be between -90 and 90"),
     ("ride", {"price": "-3"}, "price", "must not be negative"),
     ("delivery_job", {"weight_kg": "lots"}, "weight_kg", "must be a number such as 12.5"),
-    ("delivery_job", {"vehicle": "rocket"}, "vehicle", "one of: bike, cargo_bike, van"),
+    ("delivery_job", {"vehicle": "rocket"}, "vehicle", "must be one of: bike, cargo_bike, van"),
     ("stay", {"max_guests": ""}, "max_guests", "required"),
+    ("ride", {"price": "7.555"}, "price", "too many decimals (e.g. 7.50)"),
+    ("ride", {"seats_available": "5"}, "seats_available", "cannot exceed the seats offered"),
+    ("ride", {"schedule_time": ""}, "schedule_time", "required"),
+    ("ride", {"via_latitude": "91"}, "via_latitude", "must be between -90 and 90"),
+    (
+        "delivery_job",
+        {"pickup_before": f"{day(2)}T09:00"},
+        "pickup_before",
+        "must not be before &#39;after&#39;",
+    ),
+    ("delivery_job", {"package_quantity": "0"}, "package_quantity", "must be between 1 and 1000"),
 ]
 
 
@@ -570,6 +581,12 @@ async def test_french_pages(web: httpx.AsyncClient) -> None:
     assert "L’offre n’a pas été enregistrée" in r.text
     assert field_error(r.text, "title") == "obligatoire"
     assert field_error(r.text, "max_guests") == "doit être entre 1 et 100"
+    token = csrf_of(r.text)
+    page = await web.post("/offers/new", data={**ride_form(), "csrf_token": token}, headers=fr)
+    path = page.headers["location"]
+    for action in ("close", "cancel"):
+        r = await web.post(f"{path}/{action}", data={"csrf_token": token}, headers=fr)
+    assert r.status_code == 400 and "Cette offre est déjà : close" in r.text
     r = await web.get("/search?lat=95&lon=4", headers=fr)
     assert r.status_code == 400 and "Latitude : doit être entre -90 et 90" in r.text
     r = await web.get("/login", headers=fr)

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.transactions import in_transaction
 
+from activitypub.activities import with_object, wrap_announce, wrap_delete, wrap_object
 from activitypub.apobject import APObject, first_id
-from activitypub.convert import AS2_CONTEXT, iso
-from activitypub.offer_input import parse_offer_input
-from activitypub.offers import (
-    as_to_offer_fields,
-    input_to_offer_fields,
-    is_offer_document,
-    offer_to_as,
-)
-from activitypub.urls import PUBLIC, host_of
+from activitypub.offer_errors import OfferError, OfferRefused
+from activitypub.offer_input import parse_offer
+from activitypub.offer_model import offer_fields
+from activitypub.offer_schema import OfferDescription
+from activitypub.offers import as_to_offer_fields, is_offer_document, offer_to_as
+from activitypub.urls import host_of
 from federation.actors import fetch_actor
+from federation.collections import remote_pages
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
 from federation.services.directory import joined_inboxes, relay
@@ -95,34 +95,31 @@ async def _audience(fed: Federation, author: LocalActor) -> tuple[list[str], Loc
     return sorted(inboxes), coop
 
 
-def _wrap(kind: str, fed: Federation, actor_id: str, obj: Any, cc: list[str]) -> dict[str, Any]:
-    context = obj.pop("@context", AS2_CONTEXT) if isinstance(obj, dict) else AS2_CONTEXT
-    return {
-        "@context": context,
-        "id": fed.urls.new_activity_id(),
-        "type": kind,
-        "actor": actor_id,
-        "object": obj,
-        "to": [PUBLIC],
-        "cc": cc,
-        "published": iso(datetime.now(UTC)),
-    }
-
-
-async def _send(fed: Federation, author: LocalActor, offer: Offer, kind: str) -> None:
+async def _send(
+    fed: Federation, author: LocalActor, offer: Offer, kind: Literal["Create", "Update", "Delete"]
+) -> None:
     """Send Create/Update/Delete of ``offer``; on Create the coop announces it too."""
     inboxes, coop = await _audience(fed, author)
     author_id = fed.urls.actor(author)
     cc = [fed.urls.followers(author)]
+    now = datetime.now(UTC)
     if kind == "Delete":
-        tombstone = {"id": offer.ap_id, "type": "Tombstone"}
-        await publish(fed, author, _wrap("Delete", fed, author_id, tombstone, cc), inboxes)
+        delete = wrap_delete(
+            fed.urls.new_activity_id(), author_id, offer.ap_id, cc=cc, published=now
+        )
+        await publish(fed, author, delete, inboxes)
         return
     doc = await offer_document(fed, offer)
-    await publish(fed, author, _wrap(kind, fed, author_id, doc, cc), inboxes)
+    activity = wrap_object(kind, fed.urls.new_activity_id(), author_id, doc, cc=cc, published=now)
+    await publish(fed, author, activity, inboxes)
     if kind == "Create" and coop is not None:
-        coop_id = fed.urls.actor(coop)
-        announce = _wrap("Announce", fed, coop_id, offer.ap_id, [fed.urls.followers(coop)])
+        announce = wrap_announce(
+            fed.urls.new_activity_id(),
+            fed.urls.actor(coop),
+            offer.ap_id,
+            cc=[fed.urls.followers(coop)],
+            published=now,
+        )
         await publish(fed, coop, announce, await follower_inboxes(fed, coop))
 
 
@@ -130,21 +127,28 @@ async def _refresh_outbox(fed: Federation, offer: Offer) -> None:
     """Keep the outbox's Create showing the offer as it is now (peers backfill from it)."""
     create = await Activity.get_or_none(type="Create", object_uri=offer.ap_id)
     if create is not None:
-        payload = dict(create.payload)
-        doc = await offer_document(fed, offer)
-        doc.pop("@context", None)
-        payload["object"] = doc
-        create.payload = payload
+        create.payload = with_object(create.payload, await offer_document(fed, offer))
         await create.save(update_fields=["payload"])
 
 
-async def create_offer(fed: Federation, author: LocalActor, data: Any) -> Offer:
-    inp = parse_offer_input(data, default_language=fed.site.languages[0])
+def _checked(offer: OfferDescription | Mapping[str, Any], language: str) -> OfferDescription:
+    """A description checked by the caller (API, form) as is; JSON-like data is checked as the
+    API checks it."""
+    if isinstance(offer, Mapping):
+        return parse_offer(dict(offer), default_language=language)
+    return offer
+
+
+async def create_offer(
+    fed: Federation, author: LocalActor, offer: OfferDescription | Mapping[str, Any]
+) -> Offer:
+    language = fed.site.languages[0]
+    described = _checked(offer, language)
     local_uuid = str(uuid.uuid4())
     now = datetime.now(UTC)
     coop = await author.coop if author.coop_id else None
     async with in_transaction():
-        offer = await Offer.create(
+        created = await Offer.create(
             ap_id=f"{fed.urls.base}/offers/{local_uuid}",
             local_uuid=local_uuid,
             author=author,
@@ -155,26 +159,41 @@ async def create_offer(fed: Federation, author: LocalActor, data: Any) -> Offer:
             status=OfferStatus.OPEN,
             published_at=now,
             updated_at=now,
-            **input_to_offer_fields(inp),
+            **offer_fields(described, language=language),
         )
-        await _send(fed, author, offer, "Create")
-    log.info("offer created", extra={"offer": offer.ap_id, "kind": offer.kind.value})
-    return offer
+        await _send(fed, author, created, "Create")
+    log.info("offer created", extra={"offer": created.ap_id, "kind": created.kind.value})
+    return created
+
+
+def _is_local_id(local_uuid: str) -> bool:
+    """Only the canonical form of a UUID can name a local offer (and fit its column)."""
+    try:
+        return str(uuid.UUID(local_uuid)) == local_uuid
+    except ValueError:
+        return False
 
 
 async def local_offer(author: LocalActor | None, local_uuid: str) -> Offer:
-    """A local offer; with ``author``, only one of theirs (others are 404, not 403)."""
-    offer = await Offer.get_or_none(local_uuid=local_uuid)
+    """A local offer; with ``author``, only one of theirs (others are 404, not 403). A
+    malformed id is a 404 like any other unknown one."""
+    offer = await Offer.get_or_none(local_uuid=local_uuid) if _is_local_id(local_uuid) else None
     if offer is None or (author is not None and offer.author_id != author.id):
-        raise NotFound(f"no offer {local_uuid}", "No such offer")
+        raise NotFound(f"no offer {local_uuid[:100]}", "No such offer")
     return offer
 
 
-async def update_offer(fed: Federation, author: LocalActor, offer: Offer, data: Any) -> Offer:
-    inp = parse_offer_input(data, default_language=offer.language)
-    if inp.kind != offer.kind:
+async def update_offer(
+    fed: Federation,
+    author: LocalActor,
+    offer: Offer,
+    change: OfferDescription | Mapping[str, Any],
+) -> Offer:
+    described = _checked(change, offer.language)
+    if described.kind != offer.kind:
         raise Malformed("kind changed", "The kind of an offer cannot change")
-    for key, value in input_to_offer_fields(inp, previous=offer).items():
+    fields = offer_fields(described, language=offer.language, previous=offer)
+    for key, value in fields.items():
         setattr(offer, key, value)
     if offer.status == OfferStatus.FULL and (offer.quantity_available or 0) > 0:
         offer.status = OfferStatus.OPEN
@@ -184,10 +203,13 @@ async def update_offer(fed: Federation, author: LocalActor, offer: Offer, data: 
 async def set_status(
     fed: Federation, author: LocalActor, offer: Offer, status: OfferStatus
 ) -> Offer:
-    if status not in ALLOWED_STATUS[OfferKind(offer.kind)]:
-        raise Malformed(f"status {status} for {offer.kind}", f"A {offer.kind} cannot be {status}")
+    kind = OfferKind(offer.kind)
+    if status not in ALLOWED_STATUS[kind]:
+        params = {"kind": kind.value, "status": status.value}
+        raise OfferRefused(OfferError("status", "status_not_allowed", params))
     if offer.status in CLOSED_STATES and status != offer.status:
-        raise Malformed(f"offer is {offer.status}", f"This offer is already {offer.status}")
+        current = OfferStatus(offer.status).value
+        raise OfferRefused(OfferError("status", "already_closed", {"status": current}))
     offer.status = status
     return await _save_and_update(fed, author, offer)
 
@@ -333,36 +355,29 @@ async def backfill(fed: Federation, actor: RemoteActor) -> int:
     """Store the open offers in a newly followed actor's outbox (bounded)."""
     if not actor.outbox:
         return 0
-    signer = await fed.instance_signer()
     stored = 0
     seen = 0
     try:
-        _, collection = await fed.http.get_json(actor.outbox, signer=signer)
-        page = collection.get("first") if isinstance(collection, dict) else None
-        while page and seen < BACKFILL_LIMIT:
-            if isinstance(page, str):
-                if host_of(page) != actor.domain:
-                    break
-                _, page = await fed.http.get_json(page, signer=signer)
-            if not isinstance(page, dict):
+        async for page in remote_pages(fed, actor.outbox, host=actor.domain):
+            seen += len(page.items)
+            for activity in page.activities:
+                if activity.actor_id != actor.ap_id or not activity.is_a("Create"):
+                    continue
+                raw = _embedded(activity)
+                if raw is not None and is_offer_document(raw):
+                    stored += await _backfill_one(raw, actor)
+            if seen >= BACKFILL_LIMIT:
                 break
-            for item in page.get("orderedItems") or page.get("items") or []:
-                seen += 1
-                activity = APObject(item) if isinstance(item, dict) else None
-                if activity is None or activity.actor_id != actor.ap_id:
-                    continue
-                raw = _embedded(activity) if activity.is_a("Create") else None
-                if raw is None or not is_offer_document(raw):
-                    continue
-                try:
-                    if await store_remote_offer(raw, actor.ap_id):
-                        stored += 1
-                except CoopubError as exc:
-                    log.info(
-                        "backfill item refused", extra={"offer": raw.get("id"), "error": str(exc)}
-                    )
-            page = page.get("next")
     except CoopubError as exc:
         log.warning("backfill stopped", extra={"actor": actor.ap_id, "error": str(exc)})
     log.info("backfill done", extra={"actor": actor.ap_id, "offers": stored})
     return stored
+
+
+async def _backfill_one(raw: dict[str, Any], actor: RemoteActor) -> int:
+    """1 when the offer was stored; a refused one is logged and the backfill goes on."""
+    try:
+        return 1 if await store_remote_offer(raw, actor.ap_id) else 0
+    except CoopubError as exc:
+        log.info("backfill item refused", extra={"offer": raw.get("id"), "error": str(exc)})
+        return 0

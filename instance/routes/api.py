@@ -1,23 +1,53 @@
-"""The JSON API (`/api/v1/offers`): what a coop's own tools use to push and read offers."""
+"""The JSON API (`/api/v1/offers`): what a coop's own tools use to push and read offers.
+
+Offers are checked once, strictly, against the offer description; a refusal is ``422`` (or
+``400`` for a status change) with one coded problem per field (``instance.offer_view``).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from activitypub.offer_errors import InvalidOffer, OfferError, OfferRefused
+from activitypub.offer_input import parse_offer
+from activitypub.offer_schema import OfferDescription
 from federation.services import offers as service
 from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
-from instance.offer_view import offer_to_api
+from instance.offer_view import offer_to_api, refusal_body
 from instance.openapi import openapi_document
 from instance.requests import read_body
 from models.errors import Malformed, NotFound
 from models.offers import OfferStatus
 
+log = logging.getLogger(__name__)
 MAX_JSON = 256 * 1024
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def coded_refusals(handler: Handler) -> Handler:
+    """Input the offer description refuses, answered with its codes (always JSON here)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (InvalidOffer, OfferRefused) as exc:
+            status = 422 if isinstance(exc, InvalidOffer) else 400
+            log.info(
+                "request refused",
+                extra={"path": request.url.path, "status": status, "detail": exc.detail},
+            )
+            return JSONResponse(refusal_body(exc, status), status_code=status)
+
+    return wrapper
 
 
 async def _json(request: Request) -> Any:
@@ -26,6 +56,10 @@ async def _json(request: Request) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Malformed("bad JSON", "The body is not valid JSON") from exc
+
+
+async def _offer(request: Request, default_language: str) -> OfferDescription:
+    return parse_offer(await _json(request), default_language=default_language)
 
 
 async def list_offers(request: Request) -> Response:
@@ -42,10 +76,11 @@ async def list_offers(request: Request) -> Response:
     )
 
 
+@coded_refusals
 async def create_offer(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)
-    offer = await service.create_offer(fed, member, await _json(request))
+    offer = await service.create_offer(fed, member, await _offer(request, fed.site.languages[0]))
     return JSONResponse(
         offer_to_api(fed, offer, owner=True),
         status_code=201,
@@ -62,14 +97,16 @@ async def get_offer(request: Request) -> Response:
     return JSONResponse(offer_to_api(fed, offer, owner=owner))
 
 
+@coded_refusals
 async def update_offer(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)
     offer = await service.local_offer(member, request.path_params["uuid"])
-    offer = await service.update_offer(fed, member, offer, await _json(request))
+    offer = await service.update_offer(fed, member, offer, await _offer(request, offer.language))
     return JSONResponse(offer_to_api(fed, offer, owner=True))
 
 
+@coded_refusals
 async def change_status(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)
@@ -83,9 +120,10 @@ async def change_status(request: Request) -> Response:
     else:
         raw = {"close": "closed", "cancel": "cancelled"}.get(action)
     try:
-        status = OfferStatus(raw)
+        status = OfferStatus(str(raw))
     except ValueError as exc:
-        raise Malformed("bad status", f"Unknown status {raw!r}") from exc
+        choices = {"choices": [s.value for s in OfferStatus]}
+        raise OfferRefused(OfferError("status", "not_a_choice", choices), "bad status") from exc
     offer = await service.set_status(fed, member, offer, status)
     return JSONResponse(offer_to_api(fed, offer, owner=True))
 

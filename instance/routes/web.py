@@ -17,28 +17,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from activitypub.offer_input import InvalidOffer
+from activitypub.offer_errors import InvalidOffer, OfferError
+from activitypub.offer_facts import field_facts
+from activitypub.offer_model import describe
 from federation.services import offers as service
 from federation.services.offers import CLOSED_STATES
 from federation.services.search import parse_search, search_offers
 from instance import sessions
 from instance.errors import status_for
+from instance.forms.display import register_template_helpers
+from instance.forms.labels import ERROR_LABELS, KIND_LABELS, timezone_choices
+from instance.forms.layout import FORM_FIELDS, FORMS
+from instance.forms.messages import refusal_text, translate_message
+from instance.forms.prefill import new_offer_values, offer_values
+from instance.forms.read import form_to_offer, form_values
 from instance.i18n import negotiate, translations
 from instance.offer_view import offer_to_api
 from instance.templating import env, render
-from instance.web_forms import (
-    ERROR_LABELS,
-    FORM_FIELDS,
-    FORMS,
-    KIND_LABELS,
-    check_form,
-    form_values,
-    new_offer_values,
-    offer_values,
-    register_template_helpers,
-    timezone_choices,
-    translate_message,
-)
 from models.actors import LocalActor
 from models.errors import CoopubError, Malformed
 from models.offers import Offer, OfferKind, OfferStatus
@@ -87,7 +82,7 @@ def page(handler: Handler) -> Handler:
                 "request refused",
                 extra={"path": request.url.path, "status": status, "detail": exc.detail},
             )
-            message = translate_message(exc.public_message, gettext(request))
+            message = refusal_text(exc, gettext(request))
             context = {"status": status, "message": message, "errors": {}}
             return render(request, "error.html", context, status, headers=NO_STORE)
 
@@ -139,11 +134,12 @@ async def login_page(request: Request) -> Response:
 @page
 async def login(request: Request) -> Response:
     form = await sessions.checked_form(request)
-    username = (form.get("username") or "").strip()
-    password = form.get("password") or ""
-    target = safe_next(form.get("next"))
+    username, password, target = (form.get(k) for k in ("username", "password", "next"))
+    username = username.strip() if isinstance(username, str) else ""
+    password = password if isinstance(password, str) else ""
+    target = safe_next(target if isinstance(target, str) else None)
     member = None
-    if isinstance(username, str) and isinstance(password, str) and username and password:
+    if username and password:
         member = await sessions.authenticate(username[:64], password[:1024])
     if member is None:
         log.info("login refused", extra={"path": request.url.path, "username": username[:64]})
@@ -165,25 +161,37 @@ async def logout(request: Request) -> Response:
 # --- posting and editing offers ---------------------------------------------------------------
 
 
+def _error_labels(kind: str | None, errors: dict[str, OfferError]) -> dict[str, str]:
+    """Labels of the problems shown above the form (about no input of it)."""
+    labels = {}
+    for name in errors:
+        facts = field_facts(kind, name) if kind in FORMS else None
+        labels[name] = ERROR_LABELS.get(name) or (facts.title if facts else name)
+    return labels
+
+
 def _offer_form(
     request: Request,
     *,
     kind: str | None,
     values: dict[str, Any],
-    errors: dict[str, str] | None = None,
+    errors: InvalidOffer | None = None,
     action: str = "/offers/new",
     offer: Offer | None = None,
     status: int = 200,
 ) -> Response:
     known = kind if kind in FORMS else None
+    shown: dict[str, OfferError] = {}
+    for problem in errors.problems if errors else ():
+        shown.setdefault(problem.field, problem)
     context = {
         "kind": known,
         "kinds": KIND_LABELS,
         "fieldsets": FORMS[known] if known else (),
         "field_names": FORM_FIELDS.get(known or "", set()),
-        "error_labels": ERROR_LABELS,
+        "error_labels": _error_labels(known, shown),
         "values": values,
-        "errors": errors or {},
+        "errors": shown,
         "action": action,
         "offer": offer,
         "timezones": timezone_choices(values.get("timezone") or ""),
@@ -198,7 +206,8 @@ async def new_offer_page(request: Request) -> Response:
     kind = request.query_params.get("kind") or None
     values = new_offer_values(kind or "", negotiate(request))
     if kind is not None and kind not in FORMS:
-        errors = {"kind": "must be one of: ride, delivery_job, stay"}
+        choices = {"choices": list(FORMS)}
+        errors = InvalidOffer([OfferError("kind", "not_a_choice", choices)])
         return _offer_form(request, kind=None, values=values, errors=errors, status=400)
     return _offer_form(request, kind=kind, values=values)
 
@@ -209,13 +218,14 @@ async def new_offer(request: Request) -> Response:
     member = await sessions.current_member(request)
     if member is None:
         return to_login(request)
+    fed = request.app.state.fed
     values = form_values(form)
     try:
-        data = check_form(values)
-        offer = await service.create_offer(request.app.state.fed, member, data)
+        described = form_to_offer(values, default_language=fed.site.languages[0])
+        offer = await service.create_offer(fed, member, described)
     except InvalidOffer as exc:
         kind = values.get("kind")
-        return _offer_form(request, kind=kind, values=values, errors=exc.errors, status=422)
+        return _offer_form(request, kind=kind, values=values, errors=exc, status=422)
     return see_other(offer_path(offer))
 
 
@@ -232,7 +242,7 @@ async def edit_offer_page(request: Request) -> Response:
     if own is None:
         return to_login(request)
     _, offer = own
-    values = offer_values(offer_to_api(request.app.state.fed, offer, owner=True))
+    values = offer_values(describe(offer, owner=True))
     return _offer_form(
         request, kind=values["kind"], values=values, action=f"{offer_path(offer)}/edit", offer=offer
     )
@@ -245,18 +255,19 @@ async def edit_offer(request: Request) -> Response:
     if own is None:
         return to_login(request)
     member, offer = own
-    fed = request.app.state.fed
     values = form_values(form)
     values["kind"] = OfferKind(offer.kind).value
     try:
-        data = check_form(values, previous=offer_to_api(fed, offer, owner=True))
-        await service.update_offer(fed, member, offer, data)
+        described = form_to_offer(
+            values, default_language=offer.language, previous=describe(offer, owner=True)
+        )
+        await service.update_offer(request.app.state.fed, member, offer, described)
     except InvalidOffer as exc:
         return _offer_form(
             request,
             kind=values["kind"],
             values=values,
-            errors=exc.errors,
+            errors=exc,
             action=f"{offer_path(offer)}/edit",
             offer=offer,
             status=422,

@@ -1,0 +1,120 @@
+"""What is wrong with an offer, as codes with parameters, never as prose to be parsed again.
+
+``OfferError(field="ride.seats_total", code="too_large", params={"min": 1, "max": 100})``.
+The API sends the code and its parameters, with an English ``message``; the web pages translate
+the same message through the catalogue.
+
+Convention: each code has one English template with ``%(name)s`` placeholders for its
+parameters (``"must be between %(min)s and %(max)s"``). The template is the catalogue's msgid
+(instance/locale/fr.po), so English needs no catalogue and a new code needs one French entry.
+A list parameter is shown joined by commas. Only the bounds choose among sentences: a range
+reads "must be between…", a lower bound of 0 "must not be negative" (``template``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from models.errors import Malformed
+
+TEMPLATES: dict[str, str] = {
+    "required": "required",
+    "not_text": "must be text",
+    "too_long": "at most %(max_length)s characters",
+    "too_short": "at least %(min_length)s characters",
+    "bad_format": "must look like %(example)s",
+    "not_an_integer": "must be a whole number",
+    "not_a_number": "must be a number",
+    "not_a_decimal": "must be a number such as %(example)s",
+    "too_many_decimals": "too many decimals (e.g. %(example)s)",
+    "too_small": "must be between %(min)s and %(max)s",
+    "too_large": "must be between %(min)s and %(max)s",
+    "not_a_boolean": "must be true or false",
+    "not_a_datetime": "must be a date and time (ISO 8601)",
+    "not_a_choice": "must be one of: %(choices)s",
+    "not_a_list": "must be a list",
+    "too_many": "at most %(max_items)s items",
+    "too_few": "at least %(min_items)s items",
+    "not_an_object": "must be an object",
+    "unknown_timezone": "unknown time zone",
+    "before_start": "must not be before the start",
+    "before_after": "must not be before 'after'",
+    "exceeds_total": "cannot exceed the seats offered",
+    "status_not_allowed": "A %(kind)s cannot be %(status)s",
+    "already_closed": "This offer is already %(status)s",
+    "invalid": "is not valid",
+}
+NOT_NEGATIVE = "must not be negative"
+
+
+def template(code: str, params: Mapping[str, Any]) -> str:
+    """The English template (and catalogue msgid) for ``code`` with these parameters."""
+    if code == "too_small" and params.get("min") == 0:
+        return NOT_NEGATIVE
+    if code in ("too_small", "too_large") and not {"min", "max"} <= set(params):
+        return "must be at least %(min)s" if code == "too_small" else "must be at most %(max)s"
+    return TEMPLATES.get(code, TEMPLATES["invalid"])
+
+
+def shown(value: Any) -> str:
+    """A parameter as text: lists joined by commas, 90.0 as 90."""
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class _Values(dict[str, str]):
+    """A placeholder without its parameter shows as an ellipsis rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+@dataclass(frozen=True)
+class OfferError:
+    field: str  # dotted path in the offer description ("" for the whole offer)
+    code: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def message(self, gettext: Callable[[str], str] | None = None, **labels: str) -> str:
+        """In English, or through ``gettext``; ``labels`` replace parameter values for display
+        (a status shown as its translated name)."""
+        text = template(self.code, self.params)
+        if gettext is not None:
+            text = gettext(text)
+        values = _Values({k: labels.get(k, shown(v)) for k, v in self.params.items()})
+        return text % values
+
+    def to_json(self) -> dict[str, Any]:
+        return {"field": self.field, "code": self.code, **self.params, "message": self.message()}
+
+
+class InvalidOffer(Malformed):
+    """Bad offer input: every problem found, each a coded ``OfferError``."""
+
+    public_message = "The offer is not valid"
+
+    def __init__(self, problems: Iterable[OfferError]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.field}: {p.message()}" for p in self.problems))
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Field → English message (the first per field), for the generic error pages."""
+        found: dict[str, str] = {}
+        for problem in self.problems:
+            found.setdefault(problem.field, problem.message())
+        return found
+
+
+class OfferRefused(Malformed):
+    """A change the offer's state does not allow (a status it cannot take)."""
+
+    def __init__(self, problem: OfferError, detail: str = "") -> None:
+        super().__init__(detail or problem.code, problem.message())
+        self.problem = problem
