@@ -22,7 +22,8 @@ from federation.context import Federation, Handler
 from federation.delivery import host_answered
 from federation.outcome import Outcome, next_attempt, outcome_of
 from federation.queue import claim_due
-from federation.signatures import ParsedSignature, parse_signature, verify_signature
+from federation.signature_parsing import ParsedSignature, parse_signature
+from federation.signatures import verify_signature
 from models.activities import InboxItem, InboxState
 from models.actors import LocalActor, RemoteActor
 from models.errors import CoopubError, KeyMismatch, Malformed, SignatureInvalid

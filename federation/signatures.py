@@ -5,7 +5,8 @@ fetcher and the tests can share one implementation without a database or network
 Mastodon and GoToSocial, because a signature they would reject is one our peers would reject too:
 the (request-target) is always signed, a body is bound by a signed digest, and freshness comes from
 a signed Date or ``created`` within a clock window. Every failure raises ``SignatureInvalid`` with a
-detail for the log; the public message stays generic.
+detail for the log; the public message stays generic. Reading the signature out of the request
+is `federation/signature_parsing.py`; signing, digests and the cryptographic check are here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ import base64
 import functools
 import hashlib
 import hmac
-import re
-import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, TypeAlias
@@ -27,17 +25,18 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from federation.signature_parsing import (
+    ParsedSignature,
+    header_field,
+    sf_dictionary,
+    split_target,
+)
 from models.errors import KeyMismatch, Malformed, SignatureInvalid
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _DIGESTS: dict[str, Callable[[bytes], Any]] = {
     "sha-256": hashlib.sha256,
     "sha-512": hashlib.sha512,
 }
-# One cavage parameter: name="quoted value" or a bare number (created=1402170695).
-_CAVAGE_PARAM = re.compile(
-    r'\s*([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"([^"]*)"|([0-9]+(?:\.[0-9]+)?))\s*'
-)
 _RFC9421_ALGS = ("rsa-v1_5-sha256", "rsa-pss-sha512", "ed25519")
 
 PublicKey: TypeAlias = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
@@ -78,28 +77,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _split_target(url: str, error: type[Exception]) -> tuple[str, str, str, str | None]:
-    """Split an absolute URL into (scheme, authority, path, query or None), normalised.
-
-    The authority is lowercase and omits the scheme's default port, as RFC 9421 @authority and
-    the Host header that Mastodon signs both expect.
-    """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise error(f"unusable URL: {url!r}") from exc
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise error(f"not an absolute http(s) URL: {url!r}")
-    if ":" in host:
-        host = f"[{host}]"
-    authority = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    query = parts.query if parts.query or url.endswith("?") else None
-    return scheme, authority, parts.path or "/", query
-
-
 def sign_request(
     method: str,
     url: str,
@@ -116,7 +93,7 @@ def sign_request(
     or key we cannot use (both come from stored or remote data, not from the caller's code).
     """
     key = _load_private_key(private_key_pem)
-    _, authority, path, query = _split_target(url, Malformed)
+    _, authority, path, query = split_target(url, Malformed)
     replaced = {"host", "date", "digest", "signature"}
     out = {name: value for name, value in headers.items() if name.lower() not in replaced}
     out["Host"] = authority
@@ -139,224 +116,6 @@ def sign_request(
         f'signature="{base64.b64encode(raw).decode("ascii")}"'
     )
     return out
-
-
-@dataclass(frozen=True)
-class ParsedSignature:
-    """A signature and the exact bytes it claims to sign, before any key is consulted."""
-
-    scheme: str  # "cavage" or "rfc9421"
-    key_id: str
-    algorithm: str | None  # as declared
-    covered: tuple[str, ...]  # covered components/headers, lowercase, as declared
-    signature: bytes
-    signing_base: bytes  # the exact bytes that were signed, reconstructed from the request
-    created: datetime | None
-    expires: datetime | None
-
-
-def _field(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's value, trimmed; repeated fields (when the mapping keeps them) joined by ", "."""
-    getlist = getattr(headers, "getlist", None)
-    if callable(getlist):
-        values = [str(v).strip() for v in getlist(name)]
-        return ", ".join(values) if values else None
-    value = headers.get(name)
-    return None if value is None else value.strip()
-
-
-def parse_signature(method: str, target_uri: str, headers: Mapping[str, str]) -> ParsedSignature:
-    """Parse whichever signature the request carries; RFC 9421 wins over cavage when both exist."""
-    if _field(headers, "signature-input") is not None:
-        return _parse_rfc9421(method, target_uri, headers)
-    value = _field(headers, "signature")
-    if value is None:
-        auth = _field(headers, "authorization") or ""
-        if auth[:10].lower() == "signature ":
-            value = auth[10:].strip()
-    if not value:
-        raise SignatureInvalid("no signature on the request")
-    return _parse_cavage(method, target_uri, headers, value)
-
-
-def _parse_cavage(
-    method: str, target_uri: str, headers: Mapping[str, str], value: str
-) -> ParsedSignature:
-    params: dict[str, str] = {}
-    pos = 0
-    while pos < len(value):
-        match = _CAVAGE_PARAM.match(value, pos)
-        if match is None:
-            raise SignatureInvalid(f"unparseable Signature header at offset {pos}")
-        name = match.group(1).lower()
-        if name in params:
-            raise SignatureInvalid(f"duplicate Signature parameter: {name}")
-        params[name] = match.group(2) if match.group(2) is not None else match.group(3)
-        pos = match.end()
-        if pos < len(value):
-            if value[pos] != ",":
-                raise SignatureInvalid(f"unparseable Signature header at offset {pos}")
-            pos += 1
-    key_id, sig_b64 = params.get("keyid"), params.get("signature")
-    if not key_id or not sig_b64:
-        raise SignatureInvalid("Signature header lacks keyId or signature")
-    try:
-        signature = base64.b64decode(sig_b64, validate=True)
-    except ValueError as exc:
-        raise SignatureInvalid("signature is not valid base64") from exc
-    algorithm = params.get("algorithm")
-    # Mastodon's default when "headers" is absent; the draft's "(created)" default is unused.
-    covered = tuple(params.get("headers", "date").lower().split())
-    if not covered:
-        raise SignatureInvalid("Signature covers no headers")
-    _, _, path, query = _split_target(target_uri, SignatureInvalid)
-    target = path + (f"?{query}" if query is not None else "")
-    lines = []
-    for name in covered:
-        if name == "(request-target)":
-            lines.append(f"{name}: {method.lower()} {target}")
-        elif name in ("(created)", "(expires)"):
-            # draft-cavage-12 §2.3 allows these only with hs2019; Mastodon enforces that too.
-            if (algorithm or "hs2019").lower() != "hs2019":
-                raise SignatureInvalid(f"{name} is not allowed with algorithm {algorithm}")
-            param = params.get(name[1:-1])
-            if param is None:
-                raise SignatureInvalid(f"{name} is covered but its parameter is missing")
-            lines.append(f"{name}: {param}")
-        elif name.startswith("("):
-            raise SignatureInvalid(f"unsupported pseudo-header: {name}")
-        else:
-            field = _field(headers, name)
-            if field is None:
-                raise SignatureInvalid(f"missing signed header: {name}")
-            lines.append(f"{name}: {field}")
-    text = "\n".join(lines)
-    try:  # ASGI decodes header bytes as latin-1; re-encoding restores the bytes on the wire.
-        base = text.encode("latin-1")
-    except UnicodeEncodeError:
-        base = text.encode("utf-8")
-    return ParsedSignature(
-        scheme="cavage",
-        key_id=key_id,
-        algorithm=algorithm,
-        covered=covered,
-        signature=signature,
-        signing_base=base,
-        created=_timestamp(params.get("created"), "created"),
-        expires=_timestamp(params.get("expires"), "expires"),
-    )
-
-
-def _timestamp(value: str | int | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(float(value), UTC)
-    except (ValueError, OverflowError, OSError) as exc:
-        raise SignatureInvalid(f"unusable {name} timestamp: {value!r}") from exc
-
-
-def _sf_dictionary(headers: Mapping[str, str], name: str) -> http_sfv.Dictionary:
-    raw = _field(headers, name)
-    if raw is None:
-        raise SignatureInvalid(f"missing {name} header")
-    parsed = http_sfv.Dictionary()
-    try:
-        parsed.parse(raw.encode("ascii"))
-    except ValueError as exc:
-        raise SignatureInvalid(f"{name} is not a structured-field dictionary") from exc
-    return parsed
-
-
-def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> ParsedSignature:
-    inputs = _sf_dictionary(headers, "signature-input")
-    signatures = _sf_dictionary(headers, "signature")
-    if not inputs:
-        raise SignatureInvalid("Signature-Input is empty")
-    label = next(iter(inputs))
-    members = inputs[label]
-    sig_item = signatures.get(label)
-    if not isinstance(members, http_sfv.InnerList):
-        raise SignatureInvalid(f"Signature-Input {label} is not an inner list")
-    if not isinstance(sig_item, http_sfv.Item) or not isinstance(sig_item.value, bytes):
-        raise SignatureInvalid(f"no byte-sequence Signature for label {label}")
-    params = members.params
-    key_id, alg = params.get("keyid"), params.get("alg")
-    if not isinstance(key_id, str) or not key_id:
-        raise SignatureInvalid("Signature-Input lacks keyid")
-    if alg is not None and not isinstance(alg, str):
-        raise SignatureInvalid("alg parameter is not a string")
-    stamps: dict[str, datetime | None] = {}
-    for name in ("created", "expires"):
-        stamp = params.get(name)
-        if stamp is not None and type(stamp) is not int:
-            raise SignatureInvalid(f"{name} parameter is not an integer")
-        stamps[name] = _timestamp(stamp, name)
-
-    scheme, authority, path, query = _split_target(target_uri, SignatureInvalid)
-    derived = {
-        "@method": method,
-        "@target-uri": f"{scheme}://{authority}{path}" + (f"?{query}" if query is not None else ""),
-        "@authority": authority,
-        "@scheme": scheme,
-        "@request-target": path + (f"?{query}" if query is not None else ""),
-        "@path": path,
-        "@query": f"?{query or ''}",
-    }
-    lines: list[str] = []
-    covered: list[str] = []
-    for item in members:
-        name = item.value
-        if not isinstance(name, str) or name != name.lower():
-            raise SignatureInvalid(f"bad component identifier: {item}")
-        ident = name + str(item.params)
-        if ident in covered:
-            raise SignatureInvalid(f"component covered twice: {ident}")
-        if name == "@query-param":
-            value = _query_param(query, item.params.get("name"))
-        elif item.params:
-            raise SignatureInvalid(f"unsupported component parameters: {ident}")
-        elif name.startswith("@"):
-            if name not in derived:
-                raise SignatureInvalid(f"unsupported derived component: {name}")
-            value = derived[name]
-        else:
-            field = _field(headers, name)
-            if field is None:
-                raise SignatureInvalid(f"missing signed header: {name}")
-            value = field
-        if "\n" in value or "\r" in value:
-            raise SignatureInvalid(f"newline in component value: {ident}")
-        covered.append(ident)
-        lines.append(f"{item}: {value}")
-    lines.append(f'"@signature-params": {members}')
-    try:
-        base = "\n".join(lines).encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise SignatureInvalid("non-ASCII character in signature base") from exc
-    return ParsedSignature(
-        scheme="rfc9421",
-        key_id=key_id,
-        algorithm=alg,
-        covered=tuple(covered),
-        signature=sig_item.value,
-        signing_base=base,
-        created=stamps["created"],
-        expires=stamps["expires"],
-    )
-
-
-def _query_param(query: str | None, name: object) -> str:
-    """RFC 9421 §2.2.8: the single value of a named query parameter, re-encoded."""
-    if not isinstance(name, str):
-        raise SignatureInvalid("@query-param lacks a name parameter")
-    wanted = urllib.parse.unquote_plus(name)
-    pairs = urllib.parse.parse_qsl(query or "", keep_blank_values=True)
-    values = [v for k, v in pairs if k == wanted]
-    if len(values) != 1:
-        # §2.2.8: a missing or repeated parameter must not be signed individually.
-        raise SignatureInvalid(f"query parameter {wanted!r} occurs {len(values)} times")
-    return urllib.parse.quote(values[0], safe="*").replace("~", "%7E")
 
 
 def verify_signature(
@@ -397,7 +156,7 @@ def verify_signature(
     now = _utc(now)
     skew = timedelta(seconds=max_skew_seconds)
     if "date" in cover:
-        date_value = _field(headers, "date") or ""
+        date_value = header_field(headers, "date") or ""
         try:
             date = _utc(parsedate_to_datetime(date_value))
         except (TypeError, ValueError) as exc:
@@ -411,7 +170,7 @@ def verify_signature(
 
     if body is not None:
         if parsed.scheme == "cavage":
-            _check_digest_header(_field(headers, "digest") or "", body)
+            _check_digest_header(header_field(headers, "digest") or "", body)
         else:
             _check_content_digest(headers, body)
 
@@ -446,7 +205,7 @@ def _check_digest_header(value: str, body: bytes) -> None:
 def _check_content_digest(headers: Mapping[str, str], body: bytes) -> None:
     """Every sha-256/sha-512 member of ``Content-Digest`` must match; unknown ones are skipped."""
     checked = 0
-    for alg, member in _sf_dictionary(headers, "content-digest").items():
+    for alg, member in sf_dictionary(headers, "content-digest").items():
         hasher = _DIGESTS.get(alg)
         if hasher is None:
             continue

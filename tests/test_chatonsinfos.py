@@ -12,12 +12,10 @@ import pytest
 from activitypub.chatonsinfos import (
     ChatonsInfo,
     chatons_info,
-    decode_properties,
-    format_properties,
     organization_properties,
-    parse_properties,
     service_properties,
 )
+from activitypub.properties import decode_properties, format_properties, parse_properties
 from models.errors import Malformed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "chatonsinfos"

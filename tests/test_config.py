@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from activitypub.chatonsinfos import chatons_info, parse_properties
+from activitypub.chatonsinfos import chatons_info
+from activitypub.properties import parse_properties
 from federation.context import Federation
 from instance.app import create_app
 from instance.config import Config, ConfigError, load_config, parse_config

@@ -18,13 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
+from federation.signature_parsing import ParsedSignature, parse_signature
 from federation.signatures import (
-    ParsedSignature,
     content_digest_header,
     digest_header,
     generate_rsa_keypair,
     http_date,
-    parse_signature,
     sign_request,
     verify_signature,
 )

@@ -31,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from federation.signatures import ParsedSignature, parse_signature, verify_signature
+from federation.signature_parsing import ParsedSignature, parse_signature
+from federation.signatures import verify_signature
 
 AS2 = "application/activity+json"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from activitypub.chatonsinfos import ChatonsInfo, chatons_info, decode_properties, parse_properties
+from activitypub.chatonsinfos import ChatonsInfo, chatons_info
 from activitypub.nodeinfo import APPLICATION_REL, NODEINFO_21, NodeInfo, NodeInfoLinks
+from activitypub.properties import decode_properties, parse_properties
 from activitypub.urls import host_of
 from federation.context import Federation
 from models.actors import RemoteActor
