@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-from activitypub.properties import LINE_ENDS, WHITESPACE, format_properties
-from models.errors import Malformed
+from activitypub.properties import LINE_ENDS, WHITESPACE
 
 PROTOCOL = "ChatonsInfos-0.5"
 GENERATOR = "coopub"
@@ -118,7 +117,7 @@ def chatons_info(
         organization_website=_url(org.get("organization.website")),
         organization_logo=_url(org.get("organization.logo")),
         organization_status=_level(org.get("organization.status.level")),
-        country_code=_country_code(org.get("organization.country.code")),
+        country_code=country_code_of(org.get("organization.country.code")),
         country_name=_text(org.get("organization.country.name"), _MAX_NAME),
         city=_text(
             org.get("organization.geolocation.city") or org.get("organization.geolocation.address"),
@@ -157,12 +156,12 @@ def _chatons_membership(org: Mapping[str, str], today: date) -> tuple[bool, str 
     start_raw = _text(org.get(_MEMBEROF + "startdate"), _MAX_NAME)
     end_raw = _text(org.get(_MEMBEROF + "enddate"), _MAX_NAME)
     level = _level(org.get(_MEMBEROF + "status.level"))
-    start = _date(start_raw)
+    start = parse_date(start_raw)
     since = start.isoformat() if start else None
     if level == "AWAY":
         return False, since
     if end_raw is not None:
-        end = _date(end_raw)
+        end = parse_date(end_raw)
         if end is None or end < today:
             return False, since
     if start is not None and start > today:
@@ -230,7 +229,7 @@ def _level(value: str | None) -> str | None:
     return text.upper() if text else None
 
 
-def _country_code(value: str | None) -> str | None:
+def country_code_of(value: str | None) -> str | None:
     text = _text(value, 8)
     if text is None or not re.fullmatch(r"[A-Za-z]{2}", text):
         return None
@@ -248,7 +247,7 @@ def _degrees(value: str | None, bound: float) -> float | None:
     return number
 
 
-def _date(value: str | None) -> date | None:
+def parse_date(value: str | None) -> date | None:
     """A DATE as the format defines it (ISO, ``2020-07-06``), a DATETIME's date part, or the
     French ``06/07/2020`` some hand-written files use."""
     if value is None:
@@ -263,157 +262,3 @@ def _date(value: str | None) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         return None
-
-
-# --- Writing ---------------------------------------------------------------------------------
-
-
-def _section(title: str, pairs: Iterable[tuple[str, str | None]]) -> str:
-    return format_properties(
-        [(key, value) for key, value in pairs if value is not None], header=f"[{title}]"
-    )
-
-
-def _file_pairs(file_class: str, now: datetime) -> list[tuple[str, str | None]]:
-    return [
-        ("file.class", file_class),
-        ("file.protocol", PROTOCOL),
-        ("file.datetime", _datetime(now)),
-        ("file.generator", GENERATOR),
-    ]
-
-
-def _datetime(now: datetime) -> str:
-    """DATETIME as the format's example writes it (``2020-07-06T14:23:20``): aware times are
-    converted to UTC first, since the format has no offset."""
-    if now.tzinfo is not None:
-        now = now.astimezone(UTC).replace(tzinfo=None)
-    return now.replace(microsecond=0).isoformat()
-
-
-def service_properties(
-    *,
-    name: str,
-    description: str,
-    website: str,
-    version: str,
-    registration_open: bool,
-    source_url: str,
-    licence: str = "AGPL-3.0-or-later",
-    now: datetime,
-) -> str:
-    """This instance's ``service.properties``, served under ``/.well-known/chatonsinfos/``.
-
-    Open registration is ``Free`` (anyone may sign up for free); closed is ``Member``: a coopub
-    instance with sign-up closed serves the members its cooperative adds. The load is OPEN in
-    both cases (FULL would claim a capacity limit). The licence URL points to SPDX, as the
-    YunoHost generator does.
-    """
-    header = (
-        "ChatonsInfos description of this coopub service (generated, do not edit).\n"
-        "Format: https://framagit.org/chatons/chatonsinfos"
-    )
-    text = format_properties([], header=header) + "\n"
-    text += _section("File", _file_pairs("Service", now)) + "\n"
-    text += _section(
-        "Service",
-        [
-            ("service.name", name),
-            ("service.description", description),
-            ("service.website", website),
-            ("service.status.level", "OK"),
-            ("service.registration", "Free" if registration_open else "Member"),
-            ("service.registration.load", "OPEN"),
-        ],
-    )
-    text += "\n" + _section(
-        "Software",
-        [
-            ("software.name", GENERATOR),
-            ("software.website", source_url),
-            ("software.license.url", f"https://spdx.org/licenses/{licence}.html"),
-            ("software.license.name", licence),
-            ("software.version", version),
-            ("software.source.url", source_url),
-        ],
-    )
-    return text
-
-
-def organization_properties(
-    *,
-    name: str,
-    description: str,
-    website: str,
-    email: str,
-    country_code: str | None,
-    city: str | None,
-    latitude: float | None,
-    longitude: float | None,
-    chatons_member_since: str | None,
-    service_url: str,
-    now: datetime,
-) -> str:
-    """The host's ``organization.properties``, listing our service under ``subs.coopub``.
-
-    Raises :class:`Malformed` on configuration the format cannot carry (a country code that is
-    not two letters, coordinates out of range, a membership date that is not ``YYYY-MM-DD``),
-    so a typo in the instance settings is reported instead of published. The city goes to
-    ``organization.geolocation.address``, the free-form location key of the format.
-    """
-    code = None
-    if country_code is not None:
-        code = _country_code(country_code)
-        if code is None:
-            raise Malformed(f"country code {country_code!r}", "Country code must be 2 letters")
-    if chatons_member_since is not None and (
-        _date(chatons_member_since) is None
-        or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", chatons_member_since)
-    ):
-        raise Malformed(
-            f"membership date {chatons_member_since!r}",
-            "CHATONS membership date must be YYYY-MM-DD",
-        )
-    header = (
-        "ChatonsInfos description of this organisation (generated by coopub, do not edit).\n"
-        "Format: https://framagit.org/chatons/chatonsinfos"
-    )
-    text = format_properties([], header=header) + "\n"
-    text += _section("File", _file_pairs("Organization", now)) + "\n"
-    text += _section(
-        "Organisation",
-        [
-            ("organization.name", name),
-            ("organization.description", description),
-            ("organization.website", website),
-            ("organization.contact.email", email),
-            ("organization.status.level", "ACTIVE"),
-            ("organization.country.code", code),
-            ("organization.geolocation.latitude", _format_degrees(latitude, 90.0, "Latitude")),
-            (
-                "organization.geolocation.longitude",
-                _format_degrees(longitude, 180.0, "Longitude"),
-            ),
-            ("organization.geolocation.address", city),
-        ],
-    )
-    if chatons_member_since is not None:
-        text += "\n" + _section(
-            "Member of CHATONS",
-            [
-                ("organization.memberof.chatons.startdate", chatons_member_since),
-                ("organization.memberof.chatons.status.level", "ACTIVE"),
-            ],
-        )
-    text += "\n" + _section("Subs", [("subs.coopub", service_url)])
-    return text
-
-
-def _format_degrees(value: float | None, bound: float, label: str) -> str | None:
-    """DECIMAL_DEGREE is ``^[+-]?\\d+[,.]\\d{1,8}$``: always a fraction, at most 8 digits."""
-    if value is None:
-        return None
-    if not math.isfinite(value) or abs(value) > bound:
-        raise Malformed(f"{label} {value!r}", f"{label} must be within ±{bound:g}")
-    text = f"{value:.8f}".rstrip("0")
-    return text + "0" if text.endswith(".") else text

@@ -85,9 +85,8 @@ def parse_signature(method: str, target_uri: str, headers: Mapping[str, str]) ->
     return _parse_cavage(method, target_uri, headers, value)
 
 
-def _parse_cavage(
-    method: str, target_uri: str, headers: Mapping[str, str], value: str
-) -> ParsedSignature:
+def _cavage_params(value: str) -> dict[str, str]:
+    """``name="value", name=123, …`` as a dict; duplicates and junk are refused."""
     params: dict[str, str] = {}
     pos = 0
     while pos < len(value):
@@ -103,6 +102,36 @@ def _parse_cavage(
             if value[pos] != ",":
                 raise SignatureInvalid(f"unparseable Signature header at offset {pos}")
             pos += 1
+    return params
+
+
+def _cavage_line(
+    name: str, params: dict[str, str], method: str, target: str, headers: Mapping[str, str]
+) -> str:
+    """One line of the cavage signing string for a covered header or pseudo-header."""
+    if name == "(request-target)":
+        return f"{name}: {method.lower()} {target}"
+    if name in ("(created)", "(expires)"):
+        # draft-cavage-12 §2.3 allows these only with hs2019; Mastodon enforces that too.
+        algorithm = params.get("algorithm")
+        if (algorithm or "hs2019").lower() != "hs2019":
+            raise SignatureInvalid(f"{name} is not allowed with algorithm {algorithm}")
+        param = params.get(name[1:-1])
+        if param is None:
+            raise SignatureInvalid(f"{name} is covered but its parameter is missing")
+        return f"{name}: {param}"
+    if name.startswith("("):
+        raise SignatureInvalid(f"unsupported pseudo-header: {name}")
+    field = header_field(headers, name)
+    if field is None:
+        raise SignatureInvalid(f"missing signed header: {name}")
+    return f"{name}: {field}"
+
+
+def _parse_cavage(
+    method: str, target_uri: str, headers: Mapping[str, str], value: str
+) -> ParsedSignature:
+    params = _cavage_params(value)
     key_id, sig_b64 = params.get("keyid"), params.get("signature")
     if not key_id or not sig_b64:
         raise SignatureInvalid("Signature header lacks keyId or signature")
@@ -110,33 +139,13 @@ def _parse_cavage(
         signature = base64.b64decode(sig_b64, validate=True)
     except ValueError as exc:
         raise SignatureInvalid("signature is not valid base64") from exc
-    algorithm = params.get("algorithm")
     # Mastodon's default when "headers" is absent; the draft's "(created)" default is unused.
     covered = tuple(params.get("headers", "date").lower().split())
     if not covered:
         raise SignatureInvalid("Signature covers no headers")
     _, _, path, query = split_target(target_uri, SignatureInvalid)
     target = path + (f"?{query}" if query is not None else "")
-    lines = []
-    for name in covered:
-        if name == "(request-target)":
-            lines.append(f"{name}: {method.lower()} {target}")
-        elif name in ("(created)", "(expires)"):
-            # draft-cavage-12 §2.3 allows these only with hs2019; Mastodon enforces that too.
-            if (algorithm or "hs2019").lower() != "hs2019":
-                raise SignatureInvalid(f"{name} is not allowed with algorithm {algorithm}")
-            param = params.get(name[1:-1])
-            if param is None:
-                raise SignatureInvalid(f"{name} is covered but its parameter is missing")
-            lines.append(f"{name}: {param}")
-        elif name.startswith("("):
-            raise SignatureInvalid(f"unsupported pseudo-header: {name}")
-        else:
-            field = header_field(headers, name)
-            if field is None:
-                raise SignatureInvalid(f"missing signed header: {name}")
-            lines.append(f"{name}: {field}")
-    text = "\n".join(lines)
+    text = "\n".join(_cavage_line(name, params, method, target, headers) for name in covered)
     try:  # ASGI decodes header bytes as latin-1; re-encoding restores the bytes on the wire.
         base = text.encode("latin-1")
     except UnicodeEncodeError:
@@ -144,7 +153,7 @@ def _parse_cavage(
     return ParsedSignature(
         scheme="cavage",
         key_id=key_id,
-        algorithm=algorithm,
+        algorithm=params.get("algorithm"),
         covered=covered,
         signature=signature,
         signing_base=base,
@@ -174,7 +183,52 @@ def sf_dictionary(headers: Mapping[str, str], name: str) -> http_sfv.Dictionary:
     return parsed
 
 
-def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> ParsedSignature:
+def _derived_components(target_uri: str, method: str) -> tuple[dict[str, str], str | None]:
+    """RFC 9421 §2.2 derived components of this request, and its query (None if absent)."""
+    scheme, authority, path, query = split_target(target_uri, SignatureInvalid)
+    with_query = path + (f"?{query}" if query is not None else "")
+    derived = {
+        "@method": method,
+        "@target-uri": f"{scheme}://{authority}{with_query}",
+        "@authority": authority,
+        "@scheme": scheme,
+        "@request-target": with_query,
+        "@path": path,
+        "@query": f"?{query or ''}",
+    }
+    return derived, query
+
+
+def _component(
+    item: http_sfv.Item, derived: dict[str, str], query: str | None, headers: Mapping[str, str]
+) -> tuple[str, str]:
+    """A covered component's identifier (name and parameters) and its value."""
+    name = item.value
+    if not isinstance(name, str) or name != name.lower():
+        raise SignatureInvalid(f"bad component identifier: {item}")
+    ident = name + str(item.params)
+    if name == "@query-param":
+        value = _query_param(query, item.params.get("name"))
+    elif item.params:
+        raise SignatureInvalid(f"unsupported component parameters: {ident}")
+    elif name.startswith("@"):
+        if name not in derived:
+            raise SignatureInvalid(f"unsupported derived component: {name}")
+        value = derived[name]
+    else:
+        field = header_field(headers, name)
+        if field is None:
+            raise SignatureInvalid(f"missing signed header: {name}")
+        value = field
+    if "\n" in value or "\r" in value:
+        raise SignatureInvalid(f"newline in component value: {ident}")
+    return ident, value
+
+
+def _rfc9421_label(
+    headers: Mapping[str, str],
+) -> tuple[http_sfv.InnerList, http_sfv.Item]:
+    """The first signature's covered components and its value."""
     inputs = sf_dictionary(headers, "signature-input")
     signatures = sf_dictionary(headers, "signature")
     if not inputs:
@@ -186,6 +240,11 @@ def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> 
         raise SignatureInvalid(f"Signature-Input {label} is not an inner list")
     if not isinstance(sig_item, http_sfv.Item) or not isinstance(sig_item.value, bytes):
         raise SignatureInvalid(f"no byte-sequence Signature for label {label}")
+    return members, sig_item
+
+
+def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> ParsedSignature:
+    members, sig_item = _rfc9421_label(headers)
     params = members.params
     key_id, alg = params.get("keyid"), params.get("alg")
     if not isinstance(key_id, str) or not key_id:
@@ -198,41 +257,13 @@ def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> 
         if stamp is not None and type(stamp) is not int:
             raise SignatureInvalid(f"{name} parameter is not an integer")
         stamps[name] = _timestamp(stamp, name)
-
-    scheme, authority, path, query = split_target(target_uri, SignatureInvalid)
-    derived = {
-        "@method": method,
-        "@target-uri": f"{scheme}://{authority}{path}" + (f"?{query}" if query is not None else ""),
-        "@authority": authority,
-        "@scheme": scheme,
-        "@request-target": path + (f"?{query}" if query is not None else ""),
-        "@path": path,
-        "@query": f"?{query or ''}",
-    }
+    derived, query = _derived_components(target_uri, method)
     lines: list[str] = []
     covered: list[str] = []
     for item in members:
-        name = item.value
-        if not isinstance(name, str) or name != name.lower():
-            raise SignatureInvalid(f"bad component identifier: {item}")
-        ident = name + str(item.params)
+        ident, value = _component(item, derived, query, headers)
         if ident in covered:
             raise SignatureInvalid(f"component covered twice: {ident}")
-        if name == "@query-param":
-            value = _query_param(query, item.params.get("name"))
-        elif item.params:
-            raise SignatureInvalid(f"unsupported component parameters: {ident}")
-        elif name.startswith("@"):
-            if name not in derived:
-                raise SignatureInvalid(f"unsupported derived component: {name}")
-            value = derived[name]
-        else:
-            field = header_field(headers, name)
-            if field is None:
-                raise SignatureInvalid(f"missing signed header: {name}")
-            value = field
-        if "\n" in value or "\r" in value:
-            raise SignatureInvalid(f"newline in component value: {ident}")
         covered.append(ident)
         lines.append(f"{item}: {value}")
     lines.append(f'"@signature-params": {members}')

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from activitypub.chatonsinfos import (
-    ChatonsInfo,
-    chatons_info,
-    organization_properties,
-    service_properties,
-)
+from activitypub.chatonsinfos import ChatonsInfo, chatons_info
+from activitypub.chatonsinfos_files import organization_properties, service_properties
 from activitypub.properties import decode_properties, format_properties, parse_properties
 from models.errors import Malformed
 

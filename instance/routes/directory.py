@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from activitypub.chatonsinfos import organization_properties, service_properties
+from activitypub.chatonsinfos_files import organization_properties, service_properties
 from federation.http import VERSION
 from federation.nodeinfo import REPOSITORY
 from federation.services import directory
