@@ -81,6 +81,21 @@ class APObject:
             obj = obj[0] if obj else None
         return APObject(obj) if isinstance(obj, dict) else None
 
+    def object_document(self) -> dict[str, Any] | None:
+        """The embedded object as a document of its own: under the activity's ``@context``
+        when it has none (JSON-LD scopes the outer context over embedded nodes)."""
+        obj = self.object
+        if obj is None:
+            return None
+        if "@context" in obj.raw or "@context" not in self.raw:
+            return obj.raw
+        return {"@context": self.raw["@context"], **obj.raw}
+
+    @property
+    def owner_id(self) -> str | None:
+        """Who a key document belongs to: its ``owner`` (or its ``controller``, Multikey)."""
+        return first_id(self.raw.get("owner")) or first_id(self.raw.get("controller"))
+
     @property
     def audience(self) -> list[str]:
         return [*all_ids(self.raw.get("to")), *all_ids(self.raw.get("cc"))]
@@ -94,6 +109,3 @@ class APObject:
         value = self.raw.get(key)
         return value if isinstance(value, str) else None
 
-
-def is_public(activity: dict[str, Any]) -> bool:
-    return APObject(activity).is_public

@@ -38,7 +38,6 @@ from activitypub.properties import LINE_ENDS, WHITESPACE
 
 PROTOCOL = "ChatonsInfos-0.5"
 GENERATOR = "coopub"
-WELL_KNOWN_PATH = "/.well-known/chatonsinfos/"
 
 Registration = Literal["open", "closed", "member", "client"]
 

@@ -15,22 +15,11 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
-from activitypub.apobject import is_public as is_public  # where federation/delivery reads it
 from activitypub.urls import Urls, host_of
-from activitypub.wire import AS2_CONTEXT, SECURITY_CONTEXT, iso
+from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT, iso
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
 
-ACTOR_CONTEXT: list[Any] = [
-    AS2_CONTEXT,
-    SECURITY_CONTEXT,
-    {
-        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-        "toot": "http://joinmastodon.org/ns#",
-        "discoverable": "toot:discoverable",
-        "indexable": "toot:indexable",
-    },
-]
 ACTOR_TYPES = frozenset({"Person", "Group", "Service", "Application", "Organization"})
 AS_TYPE = {
     ActorKind.INSTANCE: "Application",

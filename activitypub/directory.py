@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
-from activitypub.wire import AS2_CONTEXT, Finite, Flag, HttpUrl, View, host_or_none, prose
+from activitypub.urls import link_on_host
+from activitypub.wire import AS2_CONTEXT, MAX_URL, Finite, Flag, HttpUrl, View, host_or_none, prose
 from models.directory import DirectoryEntry
 from models.errors import Malformed
 
@@ -39,17 +40,11 @@ MAX_KINDS = 10
 DOMAIN_PATTERN = r"^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$"
 
 
-def listing_url_of(directory_id: str) -> str:
-    """Where a directory serves its listing: ``…/directory`` → ``…/directory/instances``."""
-    return f"{directory_id}/instances"
-
-
 def web_url(value: Any, domain: str) -> str:
-    """A listed instance's address, as a link we can render: http(s) on that domain only."""
-    on_host = isinstance(value, str) and host_or_none(value) == domain.lower()
-    if on_host and value.startswith(("https://", "http://")):
-        return str(value)[:500]
-    return f"https://{domain}"
+    """A listed instance's address, as a link we can render: http(s) on that domain only (and
+    short enough to store), else its domain's home page."""
+    link = link_on_host(value, domain)
+    return link if link is not None and len(link) <= MAX_URL else f"https://{domain}"
 
 
 def _lower(value: Any) -> Any:

@@ -45,6 +45,9 @@ TEMPLATES: dict[str, str] = {
     "exceeds_total": "cannot exceed the seats offered",
     "status_not_allowed": "A %(kind)s cannot be %(status)s",
     "already_closed": "This offer is already %(status)s",
+    "not_positive": "must be more than 0",
+    "not_a_date": "must be a date (YYYY-MM-DD) or a date and time (ISO 8601)",
+    "unknown_place": "no offer mentions that place yet: give latitude and longitude",
     "invalid": "is not valid",
 }
 NOT_NEGATIVE = "must not be negative"
@@ -94,27 +97,26 @@ class OfferError:
         return {"field": self.field, "code": self.code, **self.params, "message": self.message()}
 
 
-class InvalidOffer(Malformed):
+class CodedRefusal(Malformed):
+    """Input refused as coded problems: the API answers with the codes, the pages translate
+    them (``instance/errors.py`` renders every such refusal, for every route)."""
+
+    def __init__(self, problems: Iterable[OfferError], detail: str = "") -> None:
+        self.problems = list(problems)
+        found = "; ".join(f"{p.field}: {p.message()}" for p in self.problems)
+        super().__init__(detail or found)
+
+
+class InvalidOffer(CodedRefusal):
     """Bad offer input: every problem found, each a coded ``OfferError``."""
 
     public_message = "The offer is not valid"
 
-    def __init__(self, problems: Iterable[OfferError]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{p.field}: {p.message()}" for p in self.problems))
 
-    @property
-    def errors(self) -> dict[str, str]:
-        """Field → English message (the first per field), for the generic error pages."""
-        found: dict[str, str] = {}
-        for problem in self.problems:
-            found.setdefault(problem.field, problem.message())
-        return found
-
-
-class OfferRefused(Malformed):
+class OfferRefused(CodedRefusal):
     """A change the offer's state does not allow (a status it cannot take)."""
 
     def __init__(self, problem: OfferError, detail: str = "") -> None:
-        super().__init__(detail or problem.code, problem.message())
+        super().__init__([problem], detail or problem.code)
+        self.public_message = problem.message()
         self.problem = problem

@@ -23,9 +23,9 @@ from activitypub.offer_input import problems_of
 from activitypub.offer_model import offer_fields
 from activitypub.offer_schema import OFFER_DESCRIPTION, SECTION
 from activitypub.offer_to_as import WIRE_KIND
-from activitypub.urls import PUBLIC_ALIASES, host_of
+from activitypub.urls import PUBLIC_ALIASES, host_of, link_on_host
 from models.errors import Malformed
-from models.offers import OfferKind, OfferStatus, Purpose
+from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 KIND_OF_WIRE = {v: k for k, v in WIRE_KIND.items()}
 
@@ -97,6 +97,26 @@ def is_offer_document(raw: Any) -> bool:
     return isinstance(raw, dict) and (
         "Proposal" in types_of(raw.get("type")) or ("purpose" in raw and "publishes" in raw)
     )
+
+
+def served_offer(raw: Any, uri: str) -> tuple[dict[str, Any], str]:
+    """An offer fetched from ``uri``, and its author's id: it must be served at its own id, by
+    an author on its host (an announced offer is fetched, never trusted from the announcer)."""
+    if not isinstance(raw, dict) or raw.get("id") != uri or not is_offer_document(raw):
+        raise Malformed(f"{uri} is not an offer served at its own id")
+    author_uri = first_id(raw.get("attributedTo"))
+    if not author_uri or host_of(author_uri) != host_of(uri):
+        raise Malformed(f"{uri}: author not on the offer's host")
+    return raw, author_uri
+
+
+def offer_url(offer: Offer) -> str:
+    """The HTML page: local offers live at their id; remote ones link to their origin's page,
+    kept only when it is an http(s) URL on the offer's own host (pages render it as a link)."""
+    if offer.local_uuid:
+        return offer.ap_id
+    document = offer.document if isinstance(offer.document, dict) else {}
+    return link_on_host(first_id(document.get("url")), host_of(offer.ap_id)) or offer.ap_id
 
 
 def _ids(value: Any) -> list[str]:

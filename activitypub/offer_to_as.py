@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_currency
 
-from activitypub.convert import iso
 from activitypub.jsonld import offer_context
 from activitypub.offer_model import describe
 from activitypub.offer_schema import (
@@ -27,6 +26,7 @@ from activitypub.offer_schema import (
     details_of,
 )
 from activitypub.urls import PUBLIC
+from activitypub.wire import iso
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 WIRE_KIND = {OfferKind.RIDE: "Ride", OfferKind.DELIVERY_JOB: "DeliveryJob", OfferKind.STAY: "Stay"}

@@ -7,7 +7,12 @@ offer description), ``offer_geo`` (distances, and the fuzzing of a stay's positi
 
 from __future__ import annotations
 
-from activitypub.offer_from_as import as_to_offer_fields, is_offer_document
+from activitypub.offer_from_as import (
+    as_to_offer_fields,
+    is_offer_document,
+    offer_url,
+    served_offer,
+)
 from activitypub.offer_geo import distance_km, fuzz_location
 from activitypub.offer_to_as import offer_content_html, offer_to_as
 
@@ -18,4 +23,6 @@ __all__ = [
     "is_offer_document",
     "offer_content_html",
     "offer_to_as",
+    "offer_url",
+    "served_offer",
 ]

@@ -1,10 +1,22 @@
-"""Where each local object lives. Ids are derived from the configured base URL and never change."""
+"""Where everything lives: the one table of named paths, and the URLs built from it.
+
+Every local path is spelled once, in ``PATHS``. The application declares its routes from it
+(``Route(PATHS[name], endpoint, name=name)``, in ``instance/app.py``); code and templates build
+paths with ``path_for(name, **params)`` and absolute URLs with ``Urls.url(name, **params)``
+(ActivityPub ids, links in documents, anything built without a request). A path, a page link,
+a redirect and an id for the same thing can then never drift apart (GoToSocial's ``uris``).
+Ids are derived from the configured base URL and never change.
+"""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
@@ -13,13 +25,157 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
 
 DIRECTORY_USERNAME = "directory"
-_PREFIX = {ActorKind.COOP: "/c/", ActorKind.MEMBER: "/u/"}
+WELL_KNOWN = "/.well-known/"
+"""RFC 8615: the prefix of the discovery documents, the same on every server."""
+
+PATHS: dict[str, str] = {
+    # pages for people
+    "home": "/",
+    "login": "/login",
+    "logout": "/logout",
+    "search": "/search",
+    "my_offers": "/my/offers",
+    "new_offer": "/offers/new",
+    "offer": "/offers/{uuid:str}",  # an offer's ActivityPub id, and its page
+    "edit_offer": "/offers/{uuid:str}/edit",
+    "delete_offer": "/offers/{uuid:str}/delete",
+    "close_offer": "/offers/{uuid:str}/close",
+    "cancel_offer": "/offers/{uuid:str}/cancel",
+    "settings": "/settings",
+    "new_token": "/settings/tokens",
+    "revoke_token": "/settings/tokens/{id:int}/revoke",
+    "authorize_interaction": "/authorize_interaction",
+    "admin": "/admin",
+    "join_directory": "/admin/directories/join",
+    "leave_directory": "/admin/directories/leave",
+    "admit_candidate": "/admin/directory/admit",
+    "reject_candidate": "/admin/directory/reject",
+    # operations
+    "healthz": "/healthz",
+    "metrics": "/metrics",
+    # discovery
+    "webfinger": f"{WELL_KNOWN}webfinger",
+    "host_meta": f"{WELL_KNOWN}host-meta",
+    "nodeinfo_links": f"{WELL_KNOWN}nodeinfo",
+    "nodeinfo": "/nodeinfo/{schema:str}",
+    "chatonsinfos": f"{WELL_KNOWN}chatonsinfos/{{name:str}}",
+    # ActivityPub
+    "shared_inbox": "/inbox",
+    "instance_actor": "/actor",
+    "instance_actor_inbox": "/actor/inbox",
+    "instance_actor_collection": "/actor/{collection:str}",
+    "directory_actor": "/directory",
+    "directory_actor_inbox": "/directory/inbox",
+    "directory_listing": "/directory/instances",
+    "directory_actor_collection": "/directory/{collection:str}",
+    "activity": "/activities/{uuid:str}",
+    "context": "/contexts/{name:str}",
+    "actor": "/{prefix:str}/{username:str}",  # coops and members (ACTOR_PREFIX)
+    "actor_inbox": "/{prefix:str}/{username:str}/inbox",
+    "actor_collection": "/{prefix:str}/{username:str}/{collection:str}",
+    # the JSON API
+    "openapi": "/api/openapi.json",
+    "api_offers": "/api/v1/offers",
+    "api_offer": "/api/v1/offers/{uuid:str}",
+    "api_offer_action": "/api/v1/offers/{uuid:str}/{action:str}",
+}
+"""Name → path template, in Starlette's syntax (``{name:str}`` is any one segment, ``{id:int}``
+digits; the template is also the route's label in the metrics). Listed here, a path is routed
+by ``instance/app.py`` under the same name."""
+
+ACTOR_PREFIX = {ActorKind.COOP: "c", ActorKind.MEMBER: "u"}
+"""The ``{prefix}`` of ``/{prefix}/{username}`` for each kind of person-like actor."""
+_ACTOR_ROUTE = {ActorKind.INSTANCE: "instance_actor", ActorKind.DIRECTORY: "directory_actor"}
+
+_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_SEGMENT = {None: "[^/]+", "str": "[^/]+", "int": "[0-9]+"}
+_SAFE = "!$&'()*+,;=:@"
+"""What a path segment may hold unencoded (RFC 3986 ``pchar``), ``/`` excepted."""
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _template(route: str) -> str:
+    try:
+        return PATHS[route]
+    except KeyError:
+        raise ValueError(f"no path named {route!r}") from None
+
+
+def _segment(route: str, key: str, value: Any) -> str:
+    text = str(value)
+    if not text or "/" in text:
+        raise ValueError(f"{route}: {key}={text!r} is not one path segment")
+    return quote(text, safe=_SAFE)
+
+
+def query_string(query: Mapping[str, Any]) -> str:
+    """``a=1&next=/offers/new``: values percent-encoded, ``/`` kept (links stay readable)."""
+    return urlencode(query, quote_via=quote, safe="/")
+
+
+def path_for(route: str, /, query: Mapping[str, Any] | None = None, **params: Any) -> str:
+    """The path named ``route`` with its parameters filled in (``ValueError`` for an unknown
+    name, a missing or extra parameter); ``query`` adds a query string."""
+    template = _template(route)
+    missing: list[str] = []
+
+    def fill(match: re.Match[str]) -> str:
+        key = match[1]
+        if key not in params:
+            missing.append(key)
+            return ""
+        return _segment(route, key, params[key])
+
+    path = _PARAM.sub(fill, template)
+    extra = set(params) - {m[1] for m in _PARAM.finditer(template)}
+    if missing or extra:
+        raise ValueError(f"{route}: missing {missing}, unexpected {sorted(extra)}")
+    return f"{path}?{query_string(query)}" if query else path
+
+
+def path_template(route: str, /, **fixed: Any) -> str:
+    """The OpenAPI form of a path: ``/api/v1/offers/{uuid}``, with ``fixed`` parameters filled
+    in and the others left as ``{placeholders}``."""
+
+    def fill(match: re.Match[str]) -> str:
+        key = match[1]
+        return _segment(route, key, fixed[key]) if key in fixed else f"{{{key}}}"
+
+    return _PARAM.sub(fill, _template(route))
+
+
+@cache
+def _pattern(route: str) -> re.Pattern[str]:
+    template = _template(route)
+    parts, start = [], 0
+    for match in _PARAM.finditer(template):
+        parts.append(re.escape(template[start : match.start()]))
+        parts.append(f"(?P<{match[1]}>{_SEGMENT.get(match[2], '[^/]+')})")
+        start = match.end()
+    parts.append(re.escape(template[start:]))
+    return re.compile("^" + "".join(parts) + "$")
+
+
+def match_path(route: str, path: str) -> dict[str, str] | None:
+    """The parameters when ``path`` is one of the paths named ``route``, else None."""
+    found = _pattern(route).match(path)
+    return found.groupdict() if found else None
+
+
+def is_uuid(value: str) -> bool:
+    """The canonical form of a UUID (lowercase, hyphenated), as every local id is minted: any
+    other ``{uuid}`` names nothing (and may not fit the column it would be looked up in)."""
+    return bool(_UUID.match(value))
 
 
 @dataclass(frozen=True)
 class Urls:
     base: str
     """Scheme and authority, e.g. ``https://velos.example`` (no trailing slash)."""
+
+    def url(self, route: str, /, query: Mapping[str, Any] | None = None, **params: Any) -> str:
+        """The absolute URL of the path named ``route`` (see ``path_for``)."""
+        return self.base + path_for(route, query, **params)
 
     @property
     def domain(self) -> str:
@@ -32,37 +188,44 @@ class Urls:
     def actor(self, actor: LocalActor) -> str:
         return self.actor_for(actor.kind, actor.username)
 
+    def _actor_url(self, kind: ActorKind, username: str, suffix: str = "", /, **params: Any) -> str:
+        if kind in _ACTOR_ROUTE:
+            return self.url(_ACTOR_ROUTE[kind] + suffix, **params)
+        return self.url("actor" + suffix, prefix=ACTOR_PREFIX[kind], username=username, **params)
+
     def actor_for(self, kind: ActorKind, username: str) -> str:
-        if kind == ActorKind.INSTANCE:
-            return f"{self.base}/actor"
-        if kind == ActorKind.DIRECTORY:
-            return f"{self.base}/directory"
-        return f"{self.base}{_PREFIX[kind]}{username}"
+        return self._actor_url(kind, username)
 
     def key_id(self, actor: LocalActor) -> str:
         return f"{self.actor(actor)}#main-key"
 
     def inbox(self, actor: LocalActor) -> str:
-        return f"{self.actor(actor)}/inbox"
+        return self._actor_url(actor.kind, actor.username, "_inbox")
+
+    def _collection(self, actor: LocalActor, collection: str) -> str:
+        return self._actor_url(actor.kind, actor.username, "_collection", collection=collection)
 
     def outbox(self, actor: LocalActor) -> str:
-        return f"{self.actor(actor)}/outbox"
+        return self._collection(actor, "outbox")
 
     def followers(self, actor: LocalActor) -> str:
-        return f"{self.actor(actor)}/followers"
+        return self._collection(actor, "followers")
 
     def following(self, actor: LocalActor) -> str:
-        return f"{self.actor(actor)}/following"
+        return self._collection(actor, "following")
 
     @property
     def shared_inbox(self) -> str:
-        return f"{self.base}/inbox"
+        return self.url("shared_inbox")
 
     def new_activity_id(self) -> str:
-        return f"{self.base}/activities/{uuid.uuid4()}"
+        return self.activity(str(uuid.uuid4()))
 
     def activity(self, activity_uuid: str) -> str:
-        return f"{self.base}/activities/{activity_uuid}"
+        return self.url("activity", uuid=activity_uuid)
+
+    def offer(self, offer_uuid: str) -> str:
+        return self.url("offer", uuid=offer_uuid)
 
     def is_local(self, uri: str) -> bool:
         try:
@@ -78,15 +241,14 @@ class Urls:
             return None
         if parts.netloc.lower() != self.domain.lower() or parts.query or parts.fragment:
             return None
-        if parts.path == "/actor":
+        if match_path("instance_actor", parts.path) is not None:
             return ActorKind.INSTANCE, self.hostname
-        if parts.path == "/directory":
+        if match_path("directory_actor", parts.path) is not None:
             return ActorKind.DIRECTORY, DIRECTORY_USERNAME
-        for kind, prefix in _PREFIX.items():
-            if parts.path.startswith(prefix):
-                name = parts.path[len(prefix) :]
-                if name and "/" not in name:
-                    return kind, name
+        found = match_path("actor", parts.path)
+        for kind, prefix in ACTOR_PREFIX.items():
+            if found is not None and found["prefix"] == prefix:
+                return kind, found["username"]
         return None
 
 
@@ -96,3 +258,25 @@ def host_of(uri: str) -> str:
         return urlsplit(uri).netloc.lower()
     except ValueError as exc:  # e.g. "https://[oops": an unclosed IPv6 bracket
         raise Malformed(f"unparseable URI {uri!r}") from exc
+
+
+def listing_of(directory_id: str) -> str:
+    """Where a directory serves its listing: beside its actor, as ours does (``…/directory`` →
+    ``…/directory/instances``), wherever its actor lives."""
+    return directory_id + PATHS["directory_listing"].removeprefix(PATHS["directory_actor"])
+
+
+def link_on_host(value: Any, host: str) -> str | None:
+    """``value`` when it is an http(s) URL on ``host`` (host[:port], any case), else None.
+
+    The one test for a link read from another server before we render it or store it: a
+    ``javascript:`` URL, or a page on someone else's host, is never shown as theirs.
+    """
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. "https://[oops": an unclosed IPv6 bracket
+        return None
+    on_host = bool(parts.hostname) and parts.netloc.lower() == host.lower()
+    return value if on_host and parts.scheme.lower() in ("https", "http") else None

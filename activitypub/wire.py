@@ -21,6 +21,17 @@ from models.errors import Malformed
 
 AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
+ACTOR_CONTEXT: list[Any] = [
+    AS2_CONTEXT,
+    SECURITY_CONTEXT,
+    {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "toot": "http://joinmastodon.org/ns#",
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+    },
+]
+"""The ``@context`` of our actor documents (Mastodon's extensions included)."""
 MAX_URL = 500
 """Longest URL we store or send (the database columns hold 500 characters)."""
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag
 
-from activitypub.apobject import first_id
+from activitypub.apobject import APObject
 from activitypub.convert import as_to_remote_actor_fields, is_actor_document
 from activitypub.urls import host_of
 from federation.context import Federation
@@ -21,13 +21,14 @@ from models.errors import Malformed
 log = logging.getLogger(__name__)
 
 
-async def _fetch_document(fed: Federation, url: str) -> dict[str, Any]:
-    final_url, doc = await fed.http.get_json(url, signer=await fed.instance_signer())
-    if not isinstance(doc, dict):
+async def _fetch_document(fed: Federation, url: str) -> APObject:
+    """A document whose id is on the host that served it (after redirects)."""
+    final_url, raw = await fed.http.get_json(url, signer=await fed.instance_signer())
+    if not isinstance(raw, dict):
         raise Malformed(f"{url}: not a JSON object")
-    doc_id = doc.get("id")
-    if not isinstance(doc_id, str) or host_of(doc_id) != host_of(final_url):
-        raise Malformed(f"{url}: document id {doc_id!r} is not on {host_of(final_url)}")
+    doc = APObject(raw)
+    if doc.id is None or host_of(doc.id) != host_of(final_url):
+        raise Malformed(f"{url}: document id {doc.id!r} is not on {host_of(final_url)}")
     return doc
 
 
@@ -52,10 +53,10 @@ async def fetch_actor(fed: Federation, uri: str, *, refresh: bool = False) -> Re
             log.warning("actor refresh failed, using cache", extra={"actor": uri})
             return cached
         raise
-    if doc.get("id") != uri:
+    if doc.id != uri:
         # Fetched through a non-canonical URL: the canonical id must serve the same actor.
-        doc = await _fetch_document(fed, doc["id"])
-    return await save_actor_document(doc)
+        doc = await _fetch_document(fed, str(doc.id))
+    return await save_actor_document(doc.raw)
 
 
 async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> RemoteActor:
@@ -66,15 +67,15 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
         if cached:
             return cached
     doc = await _fetch_document(fed, urldefrag(key_id).url)
-    if not is_actor_document(doc):
-        owner = first_id(doc.get("owner")) or first_id(doc.get("controller"))
+    if not is_actor_document(doc.raw):
+        owner = doc.owner_id
         if not owner or host_of(owner) != host_of(key_id):
             raise Malformed(f"key {key_id} has no owner on its host")
         doc = await _fetch_document(fed, owner)
-    elif doc.get("id") != urldefrag(key_id).url:
+    elif doc.id != urldefrag(key_id).url:
         # GoToSocial serves a stub actor at the key URL; the full actor lives at its id.
-        doc = await _fetch_document(fed, doc["id"])
-    actor = await save_actor_document(doc)
+        doc = await _fetch_document(fed, str(doc.id))
+    actor = await save_actor_document(doc.raw)
     if actor.key_id != key_id:
         raise Malformed(f"actor {actor.ap_id} does not publish key {key_id}")
     return actor

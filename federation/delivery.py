@@ -16,7 +16,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from activitypub.convert import is_public
+from activitypub.apobject import APObject
 from activitypub.urls import host_of
 from federation.context import Federation
 from federation.outcome import Outcome, is_retryable, next_attempt, outcome_of, parse_retry_after
@@ -24,7 +24,7 @@ from federation.queue import claim_due, count_by_state
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
-from models.errors import CoopubError, RemoteUnavailable
+from models.errors import CoopubError, Malformed, RemoteUnavailable
 from models.follows import FollowState
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,17 @@ async def publish(
     """Store the activity and one delivery row per distinct remote inbox, in one transaction."""
     targets = sorted({i for i in inboxes if i and not fed.urls.is_local(i)})
     now = _now()
-    obj = payload.get("object")
-    object_uri = obj if isinstance(obj, str) else obj.get("id") if isinstance(obj, dict) else None
+    act = APObject(payload)
+    if act.id is None or not act.type:
+        raise Malformed("an activity to publish has no id or no type")
     async with in_transaction():
         activity = await Activity.create(
-            ap_id=payload["id"],
+            ap_id=act.id,
             actor=actor,
-            type=payload["type"],
-            object_uri=object_uri,
+            type=act.type,
+            object_uri=act.object_id,
             payload=payload,
-            public=is_public(payload),
+            public=act.is_public,
         )
         if targets:
             await Delivery.bulk_create(

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from activitypub.urls import Urls
 from federation.settings import FederationSettings
 from federation.signatures import sign_request
 from models.errors import Malformed, NotFound, RemoteUnavailable, UnsafeAddress
@@ -56,7 +57,7 @@ class FederationHttp:
 
     def __init__(self, settings: FederationSettings, base_url: str) -> None:
         self.settings = settings
-        self.user_agent = f"coopub/{VERSION} (+{base_url}/)"
+        self.user_agent = f"coopub/{VERSION} (+{Urls(base_url).url('home')})"
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.request_timeout_seconds),
             follow_redirects=False,

@@ -19,14 +19,14 @@ def nodeinfo_links(fed: Federation) -> dict[str, Any]:
     links: list[dict[str, str]] = [
         {
             "rel": f"http://nodeinfo.diaspora.software/ns/schema/{v}",
-            "href": f"{fed.urls.base}/nodeinfo/{v}",
+            "href": fed.urls.url("nodeinfo", schema=v),
         }
         for v in SCHEMAS
     ]
     links.append(
         {
             "rel": "https://www.w3.org/ns/activitystreams#Application",
-            "href": f"{fed.urls.base}/actor",
+            "href": fed.urls.url("instance_actor"),
         }
     )
     return {"links": links}

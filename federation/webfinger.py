@@ -57,7 +57,7 @@ def jrd_for(urls: Urls, actor: LocalActor) -> dict[str, Any]:
         links.append(
             {
                 "rel": "http://ostatus.org/schema/1.0/subscribe",
-                "template": f"{urls.base}/authorize_interaction?uri={{uri}}",
+                "template": urls.url("authorize_interaction") + "?uri={uri}",
             }
         )
     return {
@@ -79,7 +79,7 @@ async def resolve(fed: Federation, handle_or_uri: str) -> str:
     resource = quote(f"acct:{user}@{host}", safe=":@")
     last_error: Exception | None = None
     for scheme in schemes:
-        url = f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+        url = Urls(f"{scheme}://{host}").url("webfinger") + f"?resource={resource}"
         try:
             _, jrd = await fed.http.get_json(
                 url, signer=None, accept="application/jrd+json, application/json"

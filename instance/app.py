@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
+from activitypub.urls import PATHS
 from federation.context import Federation, SiteInfo
 from federation.services.directory import ensure_directory_actor
 from federation.services.handlers import inbox_handlers
@@ -36,7 +39,8 @@ from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
 
-ACTOR_PATH = "/{prefix:str}/{username:str}"
+GET, POST = ["GET"], ["POST"]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def build_federation(config: Config) -> Federation:
@@ -55,42 +59,72 @@ def build_federation(config: Config) -> Federation:
     )
 
 
+def route(name: str, endpoint: Endpoint, methods: list[str] | None = None) -> Route:
+    """A route at the path named ``name`` in the one table (``activitypub.urls.PATHS``), under
+    that name: ``url_path_for(name)`` and ``path_for(name)`` give the same path."""
+    return Route(PATHS[name], endpoint, methods=methods, name=name)
+
+
 def routes() -> list[Route]:
-    collection = "/{collection:str}"
+    """In matching order: a fixed path before the parameterised one it would also match."""
     return [
-        Route("/healthz", health.healthz, methods=["GET"]),
-        Route("/metrics", health.metrics, methods=["GET"]),
-        Route("/", pages.home),
-        *web.routes(),
-        *settings.routes(),
-        *admin.routes(),
-        Route("/authorize_interaction", pages.authorize_interaction),
-        Route("/.well-known/webfinger", wellknown.webfinger),
-        Route("/.well-known/host-meta", wellknown.host_meta),
-        Route("/.well-known/nodeinfo", wellknown.nodeinfo_index),
-        Route("/nodeinfo/{schema:str}", wellknown.nodeinfo),
-        Route("/inbox", inbox.inbox, methods=["POST"]),
-        Route("/actor", actors.actor),
-        Route("/directory", actors.actor),
-        Route("/directory/inbox", inbox.inbox, methods=["POST"]),
-        Route("/directory/instances", directory.listing),
-        Route("/directory" + collection, actors.collection),
-        Route("/.well-known/chatonsinfos/{name:str}", directory.chatonsinfos),
-        Route("/actor/inbox", inbox.inbox, methods=["POST"]),
-        Route("/actor" + collection, actors.collection),
-        Route("/activities/{uuid:str}", actors.activity),
-        Route("/offers/{uuid:str}", offers.offer_page),
-        Route("/contexts/{name:str}", offers.contexts),
-        Route("/api/openapi.json", api.openapi),
-        Route("/api/v1/offers", api.list_offers, methods=["GET"]),
-        Route("/api/v1/offers", api.create_offer, methods=["POST"]),
-        Route("/api/v1/offers/{uuid:str}", api.get_offer, methods=["GET"]),
-        Route("/api/v1/offers/{uuid:str}", api.update_offer, methods=["PUT"]),
-        Route("/api/v1/offers/{uuid:str}", api.delete_offer, methods=["DELETE"]),
-        Route("/api/v1/offers/{uuid:str}/{action:str}", api.change_status, methods=["POST"]),
-        Route(ACTOR_PATH, actors.actor),
-        Route(ACTOR_PATH + "/inbox", inbox.inbox, methods=["POST"]),
-        Route(ACTOR_PATH + collection, actors.collection),
+        route("healthz", health.healthz, GET),
+        route("metrics", health.metrics, GET),
+        route("home", pages.home),
+        # the member's pages, before /offers/{uuid} and the actor paths
+        route("login", web.login_page, GET),
+        route("login", web.login, POST),
+        route("logout", web.logout, POST),
+        route("search", web.search_page, GET),
+        route("my_offers", web.my_offers, GET),
+        route("new_offer", web.new_offer_page, GET),
+        route("new_offer", web.new_offer, POST),
+        route("edit_offer", web.edit_offer_page, GET),
+        route("edit_offer", web.edit_offer, POST),
+        route("delete_offer", web.delete_offer_page, GET),
+        route("delete_offer", web.delete_offer, POST),
+        route("close_offer", web.close_offer, POST),
+        route("cancel_offer", web.cancel_offer, POST),
+        route("settings", settings.settings_page, GET),
+        route("new_token", settings.new_token, POST),
+        route("revoke_token", settings.revoke_token, POST),
+        route("authorize_interaction", settings.follow_from_interaction, POST),
+        route("admin", admin.admin_page, GET),
+        route("join_directory", admin.join_directory, POST),
+        route("leave_directory", admin.leave_directory, POST),
+        route("admit_candidate", admin.admit_candidate, POST),
+        route("reject_candidate", admin.reject_candidate, POST),
+        route("authorize_interaction", pages.authorize_interaction),
+        # discovery
+        route("webfinger", wellknown.webfinger),
+        route("host_meta", wellknown.host_meta),
+        route("nodeinfo_links", wellknown.nodeinfo_index),
+        route("nodeinfo", wellknown.nodeinfo),
+        route("chatonsinfos", directory.chatonsinfos),
+        # ActivityPub
+        route("shared_inbox", inbox.shared_inbox, POST),
+        route("instance_actor", actors.instance_actor),
+        route("instance_actor_inbox", inbox.instance_actor_inbox, POST),
+        route("instance_actor_collection", actors.instance_actor_collection),
+        route("directory_actor", actors.directory_actor),
+        route("directory_actor_inbox", inbox.directory_actor_inbox, POST),
+        route("directory_listing", directory.listing),
+        route("directory_actor_collection", actors.directory_actor_collection),
+        route("activity", actors.activity),
+        route("offer", offers.offer_page),
+        route("context", offers.contexts),
+        # the JSON API
+        route("openapi", api.openapi),
+        route("api_offers", api.list_offers, GET),
+        route("api_offers", api.create_offer, POST),
+        route("api_offer", api.get_offer, GET),
+        route("api_offer", api.update_offer, ["PUT"]),
+        route("api_offer", api.delete_offer, ["DELETE"]),
+        route("api_offer_action", api.change_status, POST),
+        # coops and members, last: /{prefix}/{username} would match the paths above
+        route("actor", actors.actor),
+        route("actor_inbox", inbox.actor_inbox, POST),
+        route("actor_collection", actors.collection),
     ]
 
 

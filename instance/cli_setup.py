@@ -10,6 +10,7 @@ import signal
 import tomllib
 from pathlib import Path
 
+from activitypub.urls import Urls
 from federation.services.accounts import ensure_instance_actor
 from federation.services.directory import ensure_directory_actor
 from instance.app import build_federation
@@ -35,14 +36,15 @@ async def setup_database(config: Config) -> None:
     url = config.database_url
     await migrate_database(url)
     await open_db(url)
+    urls = build_federation(config).urls
     try:
-        actor = await ensure_instance_actor(
-            build_federation(config).urls.hostname, config.instance.title
-        )
-        print(f"instance actor: {config.instance.base_url}/actor ({actor.username})")
+        actor = await ensure_instance_actor(urls.hostname, config.instance.title)
+        print(f"instance actor: {urls.actor(actor)} ({actor.username})")
         if config.directory.enabled:
-            await ensure_directory_actor(config.directory.name, config.directory.description)
-            print(f"directory actor: {config.instance.base_url}/directory")
+            directory = await ensure_directory_actor(
+                config.directory.name, config.directory.description
+            )
+            print(f"directory actor: {urls.actor(directory)}")
     finally:
         await close_db()
 
@@ -71,7 +73,8 @@ def cmd_init(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
     config = load_config(path)
     asyncio.run(setup_database(config))
-    print(f"ready: run `coopub serve` and open {config.instance.base_url}/")
+    home = Urls(config.instance.base_url).url("home")
+    print(f"ready: run `coopub serve` and open {home}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from activitypub.offer_errors import InvalidOffer, OfferRefused
 from activitypub.offer_model import UnreadableOffer, describe, public_location, stored
 from activitypub.offer_schema import SECTION, SECTION_MODEL, Moment
+from activitypub.offers import offer_url
 from federation.context import Federation
-from federation.services.offers import offer_url
 from models.offers import Offer, OfferKind, OfferStatus
 
 log = logging.getLogger(__name__)
@@ -77,34 +76,3 @@ def offer_to_api(fed: Federation, offer: Offer, *, owner: bool = False) -> dict[
     if offer.kind == OfferKind.STAY:
         out["stay"]["public_location"] = public_location(offer).model_dump(mode="json")
     return out
-
-
-# --- refusals -------------------------------------------------------------------------------
-
-
-class Problem(BaseModel):
-    """One problem with the input; the code's parameters (``min``, ``max``, ``choices``…) are
-    further keys."""
-
-    model_config = ConfigDict(extra="allow")
-
-    field: str = Field(description="Dotted path in the offer, e.g. ride.seats_total")
-    code: str = Field(description="too_large, required, not_a_choice… (see the README)")
-    message: str = Field(description="In English, for people")
-
-
-class Refusal(BaseModel):
-    error: str
-    status: int
-    errors: list[Problem] | None = None
-
-
-def refusal_body(exc: InvalidOffer | OfferRefused, status: int) -> dict[str, Any]:
-    """The JSON answer to input the offer description refuses."""
-    problems = exc.problems if isinstance(exc, InvalidOffer) else [exc.problem]
-    body = Refusal(
-        error=exc.public_message,
-        status=status,
-        errors=[Problem.model_validate(p.to_json()) for p in problems],
-    )
-    return body.model_dump(mode="json")

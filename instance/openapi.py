@@ -12,7 +12,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from activitypub.offer_schema import OFFER_DESCRIPTION
-from instance.offer_view import OfferMeta, Refusal
+from activitypub.urls import path_template
+from instance.errors import Refusal
+from instance.offer_view import OfferMeta
 
 REF = "#/components/schemas/{model}"
 SEARCH_PARAMS = [
@@ -166,11 +168,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "schemas": schemas(),
         },
         "paths": {
-            "/api/v1/offers": _collection(),
-            "/api/v1/offers/{uuid}": _one(),
-            "/api/v1/offers/{uuid}/close": _action("Close", "closed"),
-            "/api/v1/offers/{uuid}/cancel": _action("Cancel", "cancelled"),
-            "/api/v1/offers/{uuid}/status": _action(
+            path_template("api_offers"): _collection(),
+            path_template("api_offer"): _one(),
+            path_template("api_offer_action", action="close"): _action("Close", "closed"),
+            path_template("api_offer_action", action="cancel"): _action("Cancel", "cancelled"),
+            path_template("api_offer_action", action="status"): _action(
                 "Set a status (full, assigned, picked_up, delivered, failed…)", "changed", status
             ),
         },

@@ -1,4 +1,4 @@
-"""Jinja2 rendering with the page language chosen per request."""
+"""Jinja2 rendering with the page language chosen per request, and links from the path table."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from activitypub.urls import path_for
 from instance.i18n import SUPPORTED, negotiate, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -19,6 +20,8 @@ env = Environment(
     extensions=["jinja2.ext.i18n"],
     enable_async=False,
 )
+env.globals["path_for"] = path_for
+"""Every link and form action in a template: ``path_for("edit_offer", uuid=offer.id)``."""
 
 
 def render(

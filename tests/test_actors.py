@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -227,8 +228,8 @@ async def test_following_lists_accepted_targets(
 async def test_outbox_lists_public_activities_only(
     client: httpx.AsyncClient, member: LocalActor
 ) -> None:
-    public = {"id": f"{BASE}/activities/1", "type": "Create", "to": ["as:Public"]}
-    private = {"id": f"{BASE}/activities/2", "type": "Follow"}
+    public = {"id": f"{BASE}/activities/{uuid4()}", "type": "Create", "to": ["as:Public"]}
+    private = {"id": f"{BASE}/activities/{uuid4()}", "type": "Follow"}
     await Activity.create(
         ap_id=public["id"], actor=member, type="Create", payload=public, public=True
     )
@@ -240,6 +241,31 @@ async def test_outbox_lists_public_activities_only(
     assert (await _as2(client, public["id"]))["id"] == public["id"]
     r = await client.get(private["id"], headers={"Accept": AS2})
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "ident",
+    [
+        "x" * 600,  # longer than the column the id is looked up in
+        "1",
+        "00000000-0000-4000-8000-00000000000g",
+        "00000000-0000-4000-8000-000000000000" + "0" * 500,
+        "{00000000-0000-4000-8000-000000000000}",
+        "00000000000040008000000000000000",
+        "00000000-0000-4000-8000-00000000000A",  # a canonical id is lowercase
+    ],
+)
+async def test_a_malformed_activity_id_is_404(
+    client: httpx.AsyncClient, member: LocalActor, ident: str
+) -> None:
+    known = {"id": f"{BASE}/activities/00000000-0000-4000-8000-00000000000a", "type": "Create"}
+    known["to"] = ["as:Public"]
+    await Activity.create(
+        ap_id=known["id"], actor=member, type="Create", payload=known, public=True
+    )
+    assert (await _as2(client, known["id"]))["id"] == known["id"]
+    r = await client.get(f"/activities/{ident}", headers={"Accept": AS2})
+    assert r.status_code == 404 and r.json()["error"] == "Not found"
 
 
 async def test_instance_actor_collections(client: httpx.AsyncClient, fed: Federation) -> None:

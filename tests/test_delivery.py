@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from activitypub.convert import AS2_CONTEXT
 from activitypub.urls import PUBLIC
+from activitypub.wire import AS2_CONTEXT
 from federation.context import Federation, SiteInfo
 from federation.delivery import deliver_due, host_answered, publish
 from federation.settings import FederationSettings

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from activitypub.convert import ACTOR_CONTEXT, AS2_CONTEXT
+from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.inbox import verify_request

@@ -13,10 +13,16 @@ import pytest
 
 from activitypub.offer_input import parse_offer
 from activitypub.offer_model import offer_fields
-from activitypub.offers import as_to_offer_fields, distance_km, fuzz_location, offer_to_as
+from activitypub.offers import (
+    as_to_offer_fields,
+    distance_km,
+    fuzz_location,
+    offer_to_as,
+    offer_url,
+)
 from activitypub.urls import PUBLIC, host_of
 from federation.context import Federation
-from federation.services.offers import create_offer, offer_url
+from federation.services.offers import create_offer
 from models.activities import Activity
 from models.actors import LocalActor
 from models.errors import Malformed

@@ -99,6 +99,56 @@ async def test_search_by_place_time_and_seats(
 
 
 @pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ("lat=1", "lon", "required"),
+        ("lon=1", "lat", "required"),
+        ("lat=north&lon=1", "lat", "not_a_number"),
+        ("lat=1&lon=inf", "lon", "not_a_number"),
+        ("kind=boat", "kind", "not_a_choice"),
+        ("purpose=gift", "purpose", "not_a_choice"),
+        ("from=soon", "from", "not_a_date"),
+        ("from=2030-01-02&to=2030-01-01", "to", "before_start"),
+        ("lat=1&lon=1&radius_km=0", "radius_km", "not_positive"),
+        ("lat=1&lon=1&radius_km=-3", "radius_km", "too_small"),
+        ("min_seats=two", "min_seats", "not_an_integer"),
+        ("offset=-1", "offset", "not_an_integer"),
+        ("limit=²", "limit", "not_an_integer"),
+        ("offset=99999999999999999999", "offset", "too_large"),
+        ("place=Atlantis", "place", "unknown_place"),
+    ],
+)
+async def test_bad_search_parameters_are_refused_with_codes(
+    client: httpx.AsyncClient, query: str, field: str, code: str
+) -> None:
+    # an API path answers JSON, whatever the Accept header asks
+    r = await client.get(f"/api/v1/offers?{query}", headers={"Accept": "text/html"})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    [problem] = body["errors"]
+    assert (problem["field"], problem["code"]) == (field, code)
+    assert body["error"] == f"{field}: {problem['message']}"  # and a message for people
+
+
+async def test_a_bad_latitude_says_its_bounds(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/offers?lat=100&lon=0")
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": "lat: must be between -90 and 90",
+        "status": 400,
+        "errors": [
+            {
+                "field": "lat",
+                "code": "too_large",
+                "min": -90,
+                "max": 90,
+                "message": "must be between -90 and 90",
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [
         (

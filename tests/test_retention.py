@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from activitypub.convert import AS2_CONTEXT
 from activitypub.urls import PUBLIC
+from activitypub.wire import AS2_CONTEXT
 from federation.context import Federation
 from federation.delivery import publish
 from federation.retention import Batches, give_up_skipped, purge

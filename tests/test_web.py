@@ -542,11 +542,14 @@ async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Feder
     assert r.text.count('class="result"') == 1 and 'value="grenoble"' in r.text
     # bad parameters: the page, with the message
     for query, message in (
-        ("lat=abc&lon=4", "Latitude must be a number"),
-        ("lat=45", "lat and lon go together"),
-        ("place=Atlantis", "No offer mentions that place yet"),
-        (f"from={day(5)}&to={day(1)}", "must not be before"),
-        ("kind=boat", "unknown value"),
+        ("lat=abc&lon=4", "Latitude: must be a number"),
+        ("lat=45", "Longitude: required"),
+        ("place=Atlantis", "Place name: no offer mentions that place yet"),
+        (f"from={day(5)}&to={day(1)}", "Until: must not be before the start"),
+        ("kind=boat", "Kind of offer: must be one of: ride, delivery_job, stay"),
+        ("radius_km=0&lat=45&lon=4", "Radius (km): must be more than 0"),
+        ("min_quantity=²", "Seats or guests, at least: must be a whole number"),
+        ("offset=99999999999999999999", "offset: must be at most 999999999"),
     ):
         r = await web.get(f"/search?{query}")
         assert r.status_code == 400, query

@@ -317,6 +317,8 @@ def test_mirrored_links_are_kept_on_their_domain() -> None:
     assert web_url("https://elsewhere.example", "coop.example") == "https://coop.example"
     assert web_url("https://[oops", "coop.example") == "https://coop.example"
     assert web_url(None, "coop.example") == "https://coop.example"
+    too_long = "https://coop.example/" + "x" * 500  # never cut: a cut link leads nowhere
+    assert web_url(too_long, "coop.example") == "https://coop.example"
     item = ListedInstance.read(_listed(url="https://elsewhere.example/"), SOURCE)
     assert item.url == "https://coop.example"
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
-from activitypub.convert import AS2_CONTEXT
+from activitypub.wire import AS2_CONTEXT
 from federation.context import Federation
 from federation.delivery import publish
 from federation.queue import claim_due

@@ -18,13 +18,13 @@ from typing import Any, Literal
 from tortoise.transactions import in_transaction
 
 from activitypub.activities import with_object, wrap_announce, wrap_delete, wrap_object
-from activitypub.apobject import APObject, first_id
+from activitypub.apobject import APObject
 from activitypub.offer_errors import OfferError, OfferRefused
 from activitypub.offer_input import parse_offer
 from activitypub.offer_model import offer_fields
 from activitypub.offer_schema import OfferDescription
-from activitypub.offers import as_to_offer_fields, is_offer_document, offer_to_as
-from activitypub.urls import host_of
+from activitypub.offers import as_to_offer_fields, is_offer_document, offer_to_as, served_offer
+from activitypub.urls import is_uuid
 from federation.actors import fetch_actor
 from federation.collections import remote_pages
 from federation.context import Federation
@@ -60,17 +60,6 @@ ALLOWED_STATUS = {
         OfferStatus.CLOSED,
     },
 }
-
-
-def offer_url(offer: Offer) -> str:
-    """The HTML page: local offers live at their id; remote ones link to their origin's page,
-    kept only when it is an http(s) URL on the offer's own host (pages render it as a link)."""
-    if offer.local_uuid:
-        return offer.ap_id
-    url = first_id((offer.document or {}).get("url"))
-    if url and url.startswith(("https://", "http://")) and host_of(url) == host_of(offer.ap_id):
-        return url
-    return offer.ap_id
 
 
 async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:
@@ -149,7 +138,7 @@ async def create_offer(
     coop = await author.coop if author.coop_id else None
     async with in_transaction():
         created = await Offer.create(
-            ap_id=f"{fed.urls.base}/offers/{local_uuid}",
+            ap_id=fed.urls.offer(local_uuid),
             local_uuid=local_uuid,
             author=author,
             author_uri=fed.urls.actor(author),
@@ -166,18 +155,10 @@ async def create_offer(
     return created
 
 
-def _is_local_id(local_uuid: str) -> bool:
-    """Only the canonical form of a UUID can name a local offer (and fit its column)."""
-    try:
-        return str(uuid.UUID(local_uuid)) == local_uuid
-    except ValueError:
-        return False
-
-
 async def local_offer(author: LocalActor | None, local_uuid: str) -> Offer:
     """A local offer; with ``author``, only one of theirs (others are 404, not 403). A
     malformed id is a 404 like any other unknown one."""
-    offer = await Offer.get_or_none(local_uuid=local_uuid) if _is_local_id(local_uuid) else None
+    offer = await Offer.get_or_none(local_uuid=local_uuid) if is_uuid(local_uuid) else None
     if offer is None or (author is not None and offer.author_id != author.id):
         raise NotFound(f"no offer {local_uuid[:100]}", "No such offer")
     return offer
@@ -272,19 +253,8 @@ async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | No
     return await Offer.create(**fields)
 
 
-def _embedded(act: APObject) -> dict[str, Any] | None:
-    """The embedded object, under the activity's ``@context`` when it has none of its own
-    (JSON-LD scopes the outer context over embedded nodes)."""
-    obj = act.object
-    if obj is None:
-        return None
-    if "@context" in obj.raw or "@context" not in act.raw:
-        return obj.raw
-    return {"@context": act.raw["@context"], **obj.raw}
-
-
 async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    raw = _embedded(act)
+    raw = act.object_document()
     if raw is None or not is_offer_document(raw):
         raise NotFound(f"Create of {act.object_id}: not an offer")
     offer = await store_remote_offer(raw, signer.ap_id)
@@ -295,7 +265,7 @@ async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None
 
 async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
     """True when the Update was about an offer (handled), False to let others try."""
-    raw = _embedded(act)
+    raw = act.object_document()
     if raw is None or not is_offer_document(raw):
         return False
     existing = await Offer.get_or_none(ap_id=act.object_id or "")
@@ -318,12 +288,8 @@ async def on_delete_offer(fed: Federation, act: APObject, signer: RemoteActor) -
 
 async def fetch_remote_offer(fed: Federation, uri: str) -> Offer | None:
     """Fetch an offer from its origin and store it (for Announces and backfill)."""
-    _, doc = await fed.http.get_json(uri, signer=await fed.instance_signer())
-    if not isinstance(doc, dict) or doc.get("id") != uri or not is_offer_document(doc):
-        raise Malformed(f"{uri} is not an offer served at its own id")
-    author_uri = first_id(doc.get("attributedTo"))
-    if not author_uri or host_of(author_uri) != host_of(uri):
-        raise Malformed(f"{uri}: author not on the offer's host")
+    _, raw = await fed.http.get_json(uri, signer=await fed.instance_signer())
+    doc, author_uri = served_offer(raw, uri)
     await fetch_actor(fed, author_uri)
     return await store_remote_offer(doc, author_uri)
 
@@ -363,7 +329,7 @@ async def backfill(fed: Federation, actor: RemoteActor) -> int:
             for activity in page.activities:
                 if activity.actor_id != actor.ap_id or not activity.is_a("Create"):
                     continue
-                raw = _embedded(activity)
+                raw = activity.object_document()
                 if raw is not None and is_offer_document(raw):
                     stored += await _backfill_one(raw, actor)
             if seen >= BACKFILL_LIMIT:
@@ -379,5 +345,5 @@ async def _backfill_one(raw: dict[str, Any], actor: RemoteActor) -> int:
     try:
         return 1 if await store_remote_offer(raw, actor.ap_id) else 0
     except CoopubError as exc:
-        log.info("backfill item refused", extra={"offer": raw.get("id"), "error": str(exc)})
+        log.info("backfill item refused", extra={"offer": APObject(raw).id, "error": str(exc)})
         return 0

@@ -10,15 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
 
+from activitypub.offer_errors import CodedRefusal, OfferError
 from activitypub.offers import distance_km
-from models.errors import Malformed
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 MAX_LIMIT = 100
+MAX_DIGITS = 9
+"""Counts in the query string (offset, seats) have at most this many digits."""
 VISIBLE = (OfferStatus.OPEN, OfferStatus.FULL, OfferStatus.ASSIGNED, OfferStatus.PICKED_UP)
 
 
@@ -39,42 +42,73 @@ class SearchParams:
     offset: int = 0
 
 
+class InvalidSearch(CodedRefusal):
+    """A search parameter refused, as a coded problem whose ``field`` is the query parameter
+    (``lat``, ``from``…): the API sends it, the search page translates it."""
+
+    def __init__(self, field: str, code: str, **params: Any) -> None:
+        self.problem = OfferError(field, code, params)
+        super().__init__([self.problem])
+        self.public_message = f"{field}: {self.problem.message()}"
+
+
 def _moment(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise Malformed(f"bad {name}", f"{name} must be a date (YYYY-MM-DD) or ISO 8601") from exc
+        raise InvalidSearch(name, "not_a_date") from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _float(value: str, name: str, bound: float) -> float:
+def _float(value: str, name: str, low: float, high: float) -> float:
     try:
         number = float(value)
     except ValueError as exc:
-        raise Malformed(f"bad {name}", f"{name} must be a number") from exc
-    if not math.isfinite(number) or abs(number) > bound:
-        raise Malformed(f"bad {name}", f"{name} must be between {-bound:g} and {bound:g}")
+        raise InvalidSearch(name, "not_a_number") from exc
+    if not math.isfinite(number):
+        raise InvalidSearch(name, "not_a_number")
+    if not low <= number <= high:
+        code = "too_small" if number < low else "too_large"
+        raise InvalidSearch(name, code, min=low, max=high)
     return number
 
 
-def parse_search(query: dict[str, str]) -> SearchParams:
-    """Search parameters from a query string (the search page and the API share them)."""
-    q = {k: v.strip() for k, v in query.items() if isinstance(v, str) and v.strip()}
-    params = SearchParams()
+def _whole(value: str, name: str) -> int:
+    """A count in the query string: ASCII digits only (``"²".isdigit()`` is true), bounded so
+    that it stays a valid SQL integer on every database."""
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidSearch(name, "not_an_integer")
+    if len(value) > MAX_DIGITS:
+        raise InvalidSearch(name, "too_large", max=10**MAX_DIGITS - 1)
+    return int(value)
+
+
+def _choice(q: dict[str, str], name: str, choices: type[StrEnum]) -> Any:
+    if name not in q:
+        return None
     try:
-        params.kind = OfferKind(q["kind"]) if "kind" in q else None
-        params.purpose = Purpose(q["purpose"]) if "purpose" in q else None
+        return choices(q[name])
     except ValueError as exc:
-        raise Malformed("bad kind/purpose", "kind or purpose has an unknown value") from exc
-    if ("lat" in q) != ("lon" in q):
-        raise Malformed("lat without lon", "lat and lon go together")
+        raise InvalidSearch(name, "not_a_choice", choices=[c.value for c in choices]) from exc
+
+
+def parse_search(query: dict[str, str]) -> SearchParams:
+    """Search parameters from a query string (the search page and the API share them);
+    ``InvalidSearch`` names the first parameter refused."""
+    q = {k: v.strip() for k, v in query.items() if isinstance(v, str) and v.strip()}
+    params = SearchParams(
+        kind=_choice(q, "kind", OfferKind), purpose=_choice(q, "purpose", Purpose)
+    )
+    for given, missing in (("lat", "lon"), ("lon", "lat")):
+        if given in q and missing not in q:
+            raise InvalidSearch(missing, "required")
     if "lat" in q:
-        params.latitude = _float(q["lat"], "lat", 90)
-        params.longitude = _float(q["lon"], "lon", 180)
+        params.latitude = _float(q["lat"], "lat", -90, 90)
+        params.longitude = _float(q["lon"], "lon", -180, 180)
     if "radius_km" in q:
-        params.radius_km = _float(q["radius_km"], "radius_km", 2000)
+        params.radius_km = _float(q["radius_km"], "radius_km", 0, 2000)
         if params.radius_km <= 0:
-            raise Malformed("radius", "radius_km must be positive")
+            raise InvalidSearch("radius_km", "not_positive")
     params.place = q.get("place")
     if "from" in q:
         params.date_from = _moment(q["from"], "from")
@@ -83,22 +117,16 @@ def parse_search(query: dict[str, str]) -> SearchParams:
         if len(q["to"]) == 10:  # a day: include all of it
             params.date_to = params.date_to.replace(hour=23, minute=59, second=59)
     if params.date_from and params.date_to and params.date_to < params.date_from:
-        raise Malformed("to before from", "'to' must not be before 'from'")
+        raise InvalidSearch("to", "before_start")
     for key in ("min_seats", "min_guests", "min_quantity"):
         if key in q:
-            if not q[key].isdigit():
-                raise Malformed(f"bad {key}", f"{key} must be a whole number")
-            params.min_quantity = int(q[key])
+            params.min_quantity = _whole(q[key], key)
     params.text = q.get("q")
     params.include_closed = q.get("include_closed") in ("1", "true", "on")
     if "limit" in q:
-        if not q["limit"].isdigit():
-            raise Malformed("bad limit", "limit must be a whole number")
-        params.limit = max(1, min(MAX_LIMIT, int(q["limit"])))
+        params.limit = max(1, min(MAX_LIMIT, _whole(q["limit"], "limit")))
     if "offset" in q:
-        if not q["offset"].isdigit():
-            raise Malformed("bad offset", "offset must be a whole number")
-        params.offset = int(q["offset"])
+        params.offset = _whole(q["offset"], "offset")
     return params
 
 
@@ -144,10 +172,7 @@ async def search_offers(params: SearchParams) -> list[Offer]:
     elif params.place:
         center = await resolve_place(params.place)
         if center is None:
-            raise Malformed(
-                f"unknown place {params.place}",
-                "No offer mentions that place yet: give latitude and longitude",
-            )
+            raise InvalidSearch("place", "unknown_place")
     if center is None:
         return await query.order_by("starts_at", "id").offset(params.offset).limit(params.limit)
     lat, lon = center

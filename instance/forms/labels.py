@@ -52,6 +52,20 @@ WEEKDAY_LABELS = {
 }
 # Fields a message may name that are not inputs of the form
 ERROR_LABELS = {"kind": "Kind of offer", "": "Offer"}
+SEARCH_LABELS = {
+    "kind": "Kind of offer",
+    "purpose": "Offered or wanted",
+    "place": "Place name",
+    "lat": "Latitude",
+    "lon": "Longitude",
+    "radius_km": "Radius (km)",
+    "from": "From",
+    "to": "Until",
+    "min_seats": "Seats or guests, at least",
+    "min_guests": "Seats or guests, at least",
+    "min_quantity": "Seats or guests, at least",
+}
+"""The search parameters a refusal names, as the search page labels them."""
 
 
 def timezone_choices(current: str) -> tuple[tuple[str, str], ...]:

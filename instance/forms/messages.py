@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activitypub.offer_errors import OfferError
-from instance.forms.labels import KIND_LABELS, STATUS_LABELS
-from instance.forms.search_messages import translate_search_message
+from instance.forms.labels import KIND_LABELS, SEARCH_LABELS, STATUS_LABELS
 from models.errors import CoopubError
 
 Gettext = Callable[[str], str]
@@ -30,7 +29,17 @@ def translate(problem: OfferError, gettext: Gettext) -> str:
 
 def translate_message(message: str, gettext: Gettext) -> str:
     """A fixed message (a ``public_message``) in the page's language."""
-    return translate_search_message(message, gettext) or gettext(message)
+    return gettext(message)
+
+
+def search_refusal(problem: OfferError, gettext: Gettext) -> str:
+    """A refused search parameter, named by its label on the search page."""
+    label = SEARCH_LABELS.get(problem.field)
+    field = gettext(label) if label else problem.field
+    return gettext("%(field)s: %(problem)s") % {
+        "field": field,
+        "problem": translate(problem, gettext),
+    }
 
 
 def refusal_text(exc: CoopubError, gettext: Gettext) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from activitypub.convert import actor_to_as
+from activitypub.urls import ACTOR_PREFIX, is_uuid, path_for
 from federation import collections
 from federation.context import Federation
 from federation.inbox import verify_request
-from federation.services.directory import directory_actor
+from federation.services.directory import directory_actor as directory_actor_row
 from federation.services.local import actor_counts, get_local_actor
 from federation.services.removal import tombstone
 from instance.errors import error_response
@@ -19,7 +22,7 @@ from instance.templating import render
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed, NotFound, SignatureInvalid
 
-KINDS = {"c": ActorKind.COOP, "u": ActorKind.MEMBER}
+KINDS = {prefix: kind for kind, prefix in ACTOR_PREFIX.items()}
 COLLECTIONS = {
     "outbox": collections.outbox,
     "followers": collections.followers,
@@ -45,24 +48,32 @@ async def local_actor_at(prefix: str, username: str, *, allow_deleted: bool = Fa
     return await get_local_actor(kind, username, allow_deleted=allow_deleted)
 
 
-async def _actor(request: Request, *, allow_deleted: bool = False) -> LocalActor:
-    prefix = request.path_params.get("prefix")
-    if prefix is not None:
-        username = request.path_params["username"]
-        return await local_actor_at(prefix, username, allow_deleted=allow_deleted)
-    if request.url.path.startswith("/directory"):
-        return await directory_actor()
-    return await request.app.state.fed.instance_actor()
+Find = Callable[[Request, bool], Awaitable[LocalActor]]
+"""Which actor a route names: (request, allow_deleted) → the actor."""
 
 
-async def actor(request: Request) -> Response:
+async def _named(request: Request, allow_deleted: bool) -> LocalActor:
+    params = request.path_params
+    return await local_actor_at(params["prefix"], params["username"], allow_deleted=allow_deleted)
+
+
+async def _instance(request: Request, allow_deleted: bool) -> LocalActor:
+    fed: Federation = request.app.state.fed
+    return await fed.instance_actor()
+
+
+async def _directory(request: Request, allow_deleted: bool) -> LocalActor:
+    return await directory_actor_row()
+
+
+async def _actor_page(request: Request, find: Find) -> Response:
     fed = request.app.state.fed
-    local = await _actor(request, allow_deleted=True)
+    local = await find(request, True)
     if local.deleted_at is not None:
         return _gone(request, fed, local)
     public = local.kind in (ActorKind.INSTANCE, ActorKind.DIRECTORY)
     if local.kind == ActorKind.DIRECTORY and not wants_as2(request):
-        return RedirectResponse("/directory/instances", status_code=303)
+        return RedirectResponse(path_for("directory_listing"), status_code=303)
     if wants_as2(request) or public:
         if not public:  # the instance and directory actors stay public: key fetches, joins
             await require_signed_fetch(request)
@@ -82,6 +93,19 @@ async def actor(request: Request) -> Response:
             "coop_url": fed.urls.actor(coop) if coop else None,
         },
     )
+
+
+async def actor(request: Request) -> Response:
+    """``/c/{name}``, ``/u/{name}``: a page for people, the actor document for servers."""
+    return await _actor_page(request, _named)
+
+
+async def instance_actor(request: Request) -> Response:
+    return await _actor_page(request, _instance)
+
+
+async def directory_actor(request: Request) -> Response:
+    return await _actor_page(request, _directory)
 
 
 def _gone(request: Request, fed: Federation, local: LocalActor) -> Response:
@@ -108,19 +132,32 @@ def _page(request: Request) -> int | None:
     return int(raw)
 
 
-async def collection(request: Request) -> Response:
+async def _collection(request: Request, find: Find) -> Response:
     await require_signed_fetch(request)
     fed = request.app.state.fed
-    local = await _actor(request)
+    local = await find(request, False)
     build = COLLECTIONS.get(request.path_params["collection"])
     if build is None:  # also a GET of an inbox, whose route takes only POST
         raise NotFound(f"no collection {request.path_params['collection']!r}")
     return AS2Response(await build(fed, local, _page(request)))
 
 
+async def collection(request: Request) -> Response:
+    return await _collection(request, _named)
+
+
+async def instance_actor_collection(request: Request) -> Response:
+    return await _collection(request, _instance)
+
+
+async def directory_actor_collection(request: Request) -> Response:
+    return await _collection(request, _directory)
+
+
 async def activity(request: Request) -> Response:
     await require_signed_fetch(request)
     fed = request.app.state.fed
-    return AS2Response(
-        await collections.public_activity(fed.urls.activity(request.path_params["uuid"]))
-    )
+    activity_uuid = request.path_params["uuid"]
+    if not is_uuid(activity_uuid):  # minted by us, so canonical; anything else names nothing
+        raise NotFound(f"no activity {activity_uuid[:100]}")
+    return AS2Response(await collections.public_activity(fed.urls.activity(activity_uuid)))

@@ -14,15 +14,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
+from activitypub.urls import path_for
 from federation.context import Federation
 from federation.delivery import queue_stats
 from federation.services import directory
 from instance import sessions
+from instance.forms.messages import translate_message
 from instance.routes.settings import flash, member_or_none
 from instance.routes.web import form_page, gettext, page, see_other, to_login
-from instance.web_forms import translate_message
 from models.actors import LocalActor
 from models.delivery import Host
 from models.directory import DirectoryEntry, EntryState
@@ -55,16 +55,6 @@ QUEUE_LABELS = {
 
 class NotAdmin(Blocked):
     public_message = "Only the administrators of this instance can open this page."
-
-
-def routes() -> list[Route]:
-    return [
-        Route("/admin", admin_page, methods=["GET"]),
-        Route("/admin/directories/join", join_directory, methods=["POST"]),
-        Route("/admin/directories/leave", leave_directory, methods=["POST"]),
-        Route("/admin/directory/admit", admit_candidate, methods=["POST"]),
-        Route("/admin/directory/reject", reject_candidate, methods=["POST"]),
-    ]
 
 
 async def _admin(request: Request) -> LocalActor | None:
@@ -172,7 +162,7 @@ async def _action(request: Request) -> tuple[LocalActor | None, Any]:
 def _failed(request: Request, what: str, target: str, exc: CoopubError) -> Response:
     log.info(f"admin: {what} failed", extra={"target": target, "detail": exc.detail or str(exc)})
     flash(request, translate_message(exc.public_message, gettext(request)), "error")
-    return see_other("/admin")
+    return see_other(path_for("admin"))
 
 
 @page
@@ -197,7 +187,7 @@ async def join_directory(request: Request) -> Response:
             directory=record.target_uri, state=_(state)
         ),
     )
-    return see_other("/admin")
+    return see_other(path_for("admin"))
 
 
 @page
@@ -212,7 +202,7 @@ async def leave_directory(request: Request) -> Response:
         return _failed(request, "leave", url, exc)
     log.info("admin: directory left", extra={"admin": admin.username, "directory": url})
     flash(request, gettext(request)("Left {directory}.").format(directory=url))
-    return see_other("/admin")
+    return see_other(path_for("admin"))
 
 
 async def _decide(request: Request, admit: bool) -> Response:
@@ -225,7 +215,7 @@ async def _decide(request: Request, admit: bool) -> Response:
     what = "admit" if admit else "reject"
     if not fed.directory.enabled:
         flash(request, _("This instance runs no directory."), "error")
-        return see_other("/admin")
+        return see_other(path_for("admin"))
     try:
         if admit:
             count = await directory.admit(fed, domain)
@@ -239,7 +229,7 @@ async def _decide(request: Request, admit: bool) -> Response:
         flash(request, text.format(domain=domain, count=count))
     else:
         flash(request, _("{domain} rejected.").format(domain=domain))
-    return see_other("/admin")
+    return see_other(path_for("admin"))
 
 
 @page

@@ -1,53 +1,32 @@
 """The JSON API (`/api/v1/offers`): what a coop's own tools use to push and read offers.
 
 Offers are checked once, strictly, against the offer description; a refusal is ``422`` (or
-``400`` for a status change) with one coded problem per field (``instance.offer_view``).
+``400`` for a status change or a search parameter) with one coded problem per field, rendered
+by ``instance.errors`` like every refusal.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from activitypub.offer_errors import InvalidOffer, OfferError, OfferRefused
+from activitypub.offer_errors import OfferError, OfferRefused
 from activitypub.offer_input import parse_offer
 from activitypub.offer_schema import OfferDescription
+from activitypub.urls import path_for
 from federation.services import offers as service
 from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
-from instance.offer_view import offer_to_api, refusal_body
+from instance.offer_view import offer_to_api
 from instance.openapi import openapi_document
 from instance.requests import read_body
 from models.errors import Malformed, NotFound
 from models.offers import OfferStatus
 
-log = logging.getLogger(__name__)
 MAX_JSON = 256 * 1024
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def coded_refusals(handler: Handler) -> Handler:
-    """Input the offer description refuses, answered with its codes (always JSON here)."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except (InvalidOffer, OfferRefused) as exc:
-            status = 422 if isinstance(exc, InvalidOffer) else 400
-            log.info(
-                "request refused",
-                extra={"path": request.url.path, "status": status, "detail": exc.detail},
-            )
-            return JSONResponse(refusal_body(exc, status), status_code=status)
-
-    return wrapper
 
 
 async def _json(request: Request) -> Any:
@@ -76,7 +55,6 @@ async def list_offers(request: Request) -> Response:
     )
 
 
-@coded_refusals
 async def create_offer(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)
@@ -84,7 +62,7 @@ async def create_offer(request: Request) -> Response:
     return JSONResponse(
         offer_to_api(fed, offer, owner=True),
         status_code=201,
-        headers={"Location": f"/api/v1/offers/{offer.local_uuid}"},
+        headers={"Location": path_for("api_offer", uuid=offer.local_uuid)},
     )
 
 
@@ -97,7 +75,6 @@ async def get_offer(request: Request) -> Response:
     return JSONResponse(offer_to_api(fed, offer, owner=owner))
 
 
-@coded_refusals
 async def update_offer(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)
@@ -106,7 +83,6 @@ async def update_offer(request: Request) -> Response:
     return JSONResponse(offer_to_api(fed, offer, owner=True))
 
 
-@coded_refusals
 async def change_status(request: Request) -> Response:
     fed = request.app.state.fed
     member = await member_for_request(request)

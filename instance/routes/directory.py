@@ -85,7 +85,7 @@ def _organization(request: Request) -> Response:
         latitude=org.latitude,
         longitude=org.longitude,
         chatons_member_since=org.chatons_member_since or None,
-        service_url=f"{fed.urls.base}/.well-known/chatonsinfos/service.properties",
+        service_url=fed.urls.url("chatonsinfos", name="service.properties"),
         now=datetime.now(UTC),
     )
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")

@@ -9,17 +9,16 @@ page answering the POST, and never stored anywhere but as its SHA-256 digest.
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from activitypub.urls import path_for
 from federation.services.follows import follow
 from instance import sessions
 from instance.auth import create_token
-from instance.routes.web import form_page, gettext, page, see_other, to_login
-from instance.web_forms import translate_message
+from instance.forms.messages import translate_message
+from instance.routes.web import form_page, gettext, login_path, page, see_other, to_login
 from models.actors import LocalActor
 from models.errors import CoopubError, NotFound
 from models.follows import FollowState
@@ -29,16 +28,6 @@ log = logging.getLogger(__name__)
 
 FLASH = "flash"
 MAX_LABEL = 100
-
-
-def routes() -> list[Route]:
-    return [
-        Route("/settings", settings_page, methods=["GET"]),
-        Route("/settings/tokens", new_token, methods=["POST"]),
-        Route("/settings/tokens/{id:int}/revoke", revoke_token, methods=["POST"]),
-        # the GET is ``pages.authorize_interaction``; this answers its follow form
-        Route("/authorize_interaction", follow_from_interaction, methods=["POST"]),
-    ]
 
 
 def flash(request: Request, text: str, kind: str = "ok") -> None:
@@ -106,14 +95,14 @@ async def revoke_token(request: Request) -> Response:
     await token.delete()
     log.info("API token revoked", extra={"member": member.username, "label": token.label})
     flash(request, gettext(request)("The token was revoked: it no longer works."))
-    return see_other("/settings")
+    return see_other(path_for("settings"))
 
 
 # --- following from an "interact" link -------------------------------------------------------
 
 
 def interaction_path(uri: str) -> str:
-    return "/authorize_interaction?" + urlencode({"uri": uri})
+    return path_for("authorize_interaction", query={"uri": uri})
 
 
 @page
@@ -121,10 +110,10 @@ async def follow_from_interaction(request: Request) -> Response:
     form = await sessions.checked_form(request)
     uri = form.get("uri") or ""
     uri = uri.strip()[:500] if isinstance(uri, str) else ""
-    back = interaction_path(uri) if uri else "/"
+    back = interaction_path(uri) if uri else path_for("home")
     member = await member_or_none(request)
     if member is None:
-        return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
+        return see_other(login_path(back))
     _ = gettext(request)
     if not uri:
         flash(request, _("Give the account to follow."), "error")

@@ -11,31 +11,30 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from activitypub.offer_errors import InvalidOffer, OfferError
 from activitypub.offer_facts import field_facts
 from activitypub.offer_model import describe
+from activitypub.urls import path_for
 from federation.services import offers as service
 from federation.services.offers import CLOSED_STATES
-from federation.services.search import parse_search, search_offers
+from federation.services.search import InvalidSearch, parse_search, search_offers
 from instance import sessions
 from instance.errors import status_for
 from instance.forms.display import register_template_helpers
 from instance.forms.labels import ERROR_LABELS, KIND_LABELS, timezone_choices
 from instance.forms.layout import FORM_FIELDS, FORMS
-from instance.forms.messages import refusal_text, translate_message
+from instance.forms.messages import refusal_text, search_refusal
 from instance.forms.prefill import new_offer_values, offer_values
 from instance.forms.read import form_to_offer, form_values
 from instance.i18n import negotiate, translations
 from instance.offer_view import offer_to_api
 from instance.templating import env, render
 from models.actors import LocalActor
-from models.errors import CoopubError, Malformed
+from models.errors import CoopubError
 from models.offers import Offer, OfferKind, OfferStatus
 
 log = logging.getLogger(__name__)
@@ -43,26 +42,6 @@ register_template_helpers(env)
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def routes() -> list[Route]:
-    """To be listed before ``/offers/{uuid}`` and the actor paths, which would match them."""
-    offer = "/offers/{uuid:str}"
-    return [
-        Route("/login", login_page, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/search", search_page, methods=["GET"]),
-        Route("/my/offers", my_offers, methods=["GET"]),
-        Route("/offers/new", new_offer_page, methods=["GET"]),
-        Route("/offers/new", new_offer, methods=["POST"]),
-        Route(offer + "/edit", edit_offer_page, methods=["GET"]),
-        Route(offer + "/edit", edit_offer, methods=["POST"]),
-        Route(offer + "/delete", delete_offer_page, methods=["GET"]),
-        Route(offer + "/delete", delete_offer, methods=["POST"]),
-        Route(offer + "/close", close_offer, methods=["POST"]),
-        Route(offer + "/cancel", cancel_offer, methods=["POST"]),
-    ]
 
 
 def gettext(request: Request) -> Callable[[str], str]:
@@ -89,24 +68,31 @@ def page(handler: Handler) -> Handler:
     return wrapper
 
 
-def safe_next(target: str | None, default: str = "/my/offers") -> str:
-    """Only a path on this site (no ``//host`` or backslash tricks)."""
+def safe_next(target: str | None, default: str | None = None) -> str:
+    """Only a path on this site (no ``//host`` or backslash tricks); else ``default``, or the
+    member's offers."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
+        return default or path_for("my_offers")
     return target
+
+
+def login_path(target: str) -> str:
+    """The login page, coming back to ``target`` (a path on this site) once logged in."""
+    return path_for("login", query={"next": target})
 
 
 def to_login(request: Request) -> Response:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+    return RedirectResponse(login_path(target), status_code=303)
 
 
 def see_other(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
 
 
-def offer_path(offer: Offer) -> str:
-    return f"/offers/{offer.local_uuid}"
+def offer_path(offer: Offer, name: str = "offer") -> str:
+    """The offer's page, or the path ``name`` of one of its actions (``edit_offer``…)."""
+    return path_for(name, uuid=offer.local_uuid)
 
 
 def form_page(
@@ -155,7 +141,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     await sessions.checked_form(request)
     sessions.log_out(request)
-    return see_other("/")
+    return see_other(path_for("home"))
 
 
 # --- posting and editing offers ---------------------------------------------------------------
@@ -176,7 +162,7 @@ def _offer_form(
     kind: str | None,
     values: dict[str, Any],
     errors: InvalidOffer | None = None,
-    action: str = "/offers/new",
+    action: str | None = None,
     offer: Offer | None = None,
     status: int = 200,
 ) -> Response:
@@ -192,7 +178,7 @@ def _offer_form(
         "error_labels": _error_labels(known, shown),
         "values": values,
         "errors": shown,
-        "action": action,
+        "action": action or path_for("new_offer"),
         "offer": offer,
         "timezones": timezone_choices(values.get("timezone") or ""),
     }
@@ -243,9 +229,8 @@ async def edit_offer_page(request: Request) -> Response:
         return to_login(request)
     _, offer = own
     values = offer_values(describe(offer, owner=True))
-    return _offer_form(
-        request, kind=values["kind"], values=values, action=f"{offer_path(offer)}/edit", offer=offer
-    )
+    action = offer_path(offer, "edit_offer")
+    return _offer_form(request, kind=values["kind"], values=values, action=action, offer=offer)
 
 
 @page
@@ -268,7 +253,7 @@ async def edit_offer(request: Request) -> Response:
             kind=values["kind"],
             values=values,
             errors=exc,
-            action=f"{offer_path(offer)}/edit",
+            action=offer_path(offer, "edit_offer"),
             offer=offer,
             status=422,
         )
@@ -301,7 +286,7 @@ async def delete_offer_page(request: Request) -> Response:
     if own is None:
         return to_login(request)
     _, offer = own
-    return form_page(request, "offer_delete.html", {"offer": offer, "path": offer_path(offer)})
+    return form_page(request, "offer_delete.html", {"offer": offer})
 
 
 @page
@@ -312,7 +297,7 @@ async def delete_offer(request: Request) -> Response:
         return to_login(request)
     member, offer = own
     await service.delete_offer(request.app.state.fed, member, offer)
-    return see_other("/my/offers")
+    return see_other(path_for("my_offers"))
 
 
 # --- search and lists -------------------------------------------------------------------------
@@ -328,12 +313,13 @@ async def search_page(request: Request) -> Response:
     try:
         params = parse_search(query)
         found = await search_offers(params)
-    except Malformed as exc:
-        error = translate_message(exc.public_message, gettext(request))
+    except InvalidSearch as exc:
+        error = search_refusal(exc.problem, gettext(request))
     else:
         results = [offer_to_api(fed, o) for o in found]
         if len(found) >= params.limit:
-            next_page = "?" + urlencode({**query, "offset": params.offset + params.limit})
+            more = {**query, "offset": params.offset + params.limit}
+            next_page = path_for("search", query=more)
     context = {
         "values": query,
         "results": results,
@@ -353,7 +339,7 @@ async def my_offers(request: Request) -> Response:
     fed = request.app.state.fed
     offers = await Offer.filter(author_id=member.id).order_by("starts_at", "id")
     items = [
-        {**offer_to_api(fed, o), "closed": o.status in CLOSED_STATES, "path": offer_path(o)}
+        {**offer_to_api(fed, o), "closed": o.status in CLOSED_STATES}
         for o in offers
     ]
     return form_page(request, "my_offers.html", {"offers": items, "member": member})

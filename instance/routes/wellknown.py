@@ -22,11 +22,11 @@ async def webfinger(request: Request) -> Response:
 
 
 async def host_meta(request: Request) -> Response:
-    base = request.app.state.fed.urls.base
+    webfinger = request.app.state.fed.urls.url("webfinger")
     xrd = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
-        f'  <Link rel="lrdd" template="{base}/.well-known/webfinger?resource={{uri}}"/>\n'
+        f'  <Link rel="lrdd" template="{webfinger}?resource={{uri}}"/>\n'
         "</XRD>\n"
     )
     return Response(xrd, media_type="application/xrd+xml", headers=CORS)

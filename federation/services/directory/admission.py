@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from activitypub.apobject import APObject
+from activitypub.urls import match_path
 from federation.context import Federation
 from federation.services.directory.actor import directory_actor
 from federation.services.directory.checks import check_candidate, passed
@@ -30,7 +31,8 @@ async def on_join(
     """
     if act.id is None:
         raise NotFound("Follow without an id")
-    mirror = urlsplit(signer.ap_id).path == "/directory" and signer.type == "Service"
+    at_directory_path = match_path("directory_actor", urlsplit(signer.ap_id).path) is not None
+    mirror = at_directory_path and signer.type == "Service"
     await Follow.update_or_create(
         defaults={
             "ap_id": act.id,

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from activitypub.chatonsinfos import ChatonsInfo, chatons_info
 from activitypub.nodeinfo import APPLICATION_REL, NODEINFO_21, NodeInfo, NodeInfoLinks
 from activitypub.properties import decode_properties, parse_properties
-from activitypub.urls import host_of
+from activitypub.urls import Urls, host_of
 from federation.context import Federation
 from models.actors import RemoteActor
 from models.errors import CoopubError, Malformed
@@ -25,9 +25,8 @@ REQUIRED = ("key_verified", "instance_actor", "nodeinfo", "activitypub", "domain
 async def _nodeinfo(fed: Federation, domain: str, scheme: str) -> tuple[NodeInfo, str | None]:
     """The candidate's NodeInfo 2.1 document, and the instance actor its links name."""
     signer = await fed.instance_signer()
-    _, raw = await fed.http.get_json(
-        f"{scheme}://{domain}/.well-known/nodeinfo", signer=signer, accept="application/json"
-    )
+    links_url = Urls(f"{scheme}://{domain}").url("nodeinfo_links")
+    _, raw = await fed.http.get_json(links_url, signer=signer, accept="application/json")
     links = NodeInfoLinks.parse(raw)
     href = links.href(NODEINFO_21)
     if href is None or host_of(href) != domain:
@@ -39,7 +38,7 @@ async def _nodeinfo(fed: Federation, domain: str, scheme: str) -> tuple[NodeInfo
 async def _chatonsinfos(fed: Federation, domain: str, scheme: str) -> ChatonsInfo | None:
     files: dict[str, dict[str, str] | None] = {}
     for name in ("organization", "service"):
-        url = f"{scheme}://{domain}/.well-known/chatonsinfos/{name}.properties"
+        url = Urls(f"{scheme}://{domain}").url("chatonsinfos", name=f"{name}.properties")
         try:
             files[name] = parse_properties(
                 decode_properties(await fed.http.get_text(url, signer=None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitypub.directory import ListedInstance, Listing, entry_views, listing_url_of
+from activitypub.directory import ListedInstance, Listing, entry_views
 from activitypub.urls import DIRECTORY_USERNAME
 from federation.context import Federation
 from models.actors import ActorKind
@@ -44,7 +44,7 @@ def listed(fed: Federation, entries: list[DirectoryEntry]) -> list[ListedInstanc
 def listing_document(fed: Federation, items: list[ListedInstance]) -> dict[str, Any]:
     """The listing as served at ``…/directory/instances`` (where mirrors read it)."""
     listing_view = Listing(
-        id=listing_url_of(directory_id(fed)),
+        id=fed.urls.url("directory_listing"),
         name=fed.directory.name or "Directory",
         summary=fed.directory.description,
         attributedTo=directory_id(fed),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from activitypub.urls import path_for
 from federation.context import Federation
 from federation.services.follows import follow, unfollow
 from models.actors import ActorKind
@@ -16,8 +17,7 @@ def directory_actor_url(url: str) -> str:
     parts = urlsplit(url.strip().rstrip("/"))
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise Malformed(f"not a URL: {url!r}", "Give the directory's address, https://…")
-    path = parts.path or ""
-    return f"{parts.scheme}://{parts.netloc}{path if path else '/directory'}"
+    return f"{parts.scheme}://{parts.netloc}{parts.path or path_for('directory_actor')}"
 
 
 async def join(fed: Federation, url: str) -> Follow:

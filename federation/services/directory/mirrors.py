@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from activitypub.directory import ListedInstance, RemoteListing, as_to_entry_fields, listing_url_of
+from activitypub.directory import ListedInstance, RemoteListing, as_to_entry_fields
+from activitypub.urls import listing_of
 from federation.context import Federation
 from federation.services.directory.actor import directory_actor
 from federation.services.directory.membership import directory_actor_url
@@ -50,7 +51,7 @@ async def merge_mirrors(fed: Federation) -> int:
 
 async def _merge_one(fed: Federation, source: str, own: str) -> int:
     """Merge one mirrored directory's listing; raises when the listing itself is unusable."""
-    _, raw = await fed.http.get_json(listing_url_of(source), signer=await fed.instance_signer())
+    _, raw = await fed.http.get_json(listing_of(source), signer=await fed.instance_signer())
     merged = 0
     for raw_item in RemoteListing.parse(raw).orderedItems:
         try:
