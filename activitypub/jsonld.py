@@ -42,7 +42,8 @@ PUBLIC_NAMES = {
 
 @cache
 def bundled(filename: str) -> dict[str, Any]:
-    return json.loads((CONTEXT_DIR / filename).read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads((CONTEXT_DIR / filename).read_text(encoding="utf-8"))
+    return document
 
 
 def _loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +66,9 @@ def compact(document: dict[str, Any], context: list[Any] | None = None) -> dict[
     doc.setdefault("@context", AS2)  # Gancio and others send no @context: assume AS2
     try:
         expanded = jsonld.expand(doc, {"documentLoader": _loader})
-        compacted = jsonld.compact(expanded, {"@context": context}, {"documentLoader": _loader})
+        compacted: dict[str, Any] = jsonld.compact(
+            expanded, {"@context": context}, {"documentLoader": _loader}
+        )
     except JsonLdError as exc:
         raise Malformed(f"invalid JSON-LD: {exc}") from exc
     compacted.pop("@context", None)

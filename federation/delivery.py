@@ -176,10 +176,11 @@ async def _deliver_one(fed: Federation, row: Delivery, activity: Activity) -> No
 async def _crashed(fed: Federation, row: Delivery, exc: Exception) -> None:
     """An error outside the HTTP exchange, classified by the one outcome policy: retried when
     transient or unforeseen (its traceback logged the first time), failed otherwise."""
-    extra = {"delivery": row.id, "inbox": row.inbox, "error": str(exc) or repr(exc)}
+    error = str(exc) or repr(exc)
+    extra = {"delivery": row.id, "inbox": row.inbox, "error": error}
     if outcome_of(exc) is not Outcome.RETRY:
         log.warning("delivery failed", extra=extra)
-        await _finish(row, DeliveryState.FAILED, error=extra["error"])
+        await _finish(row, DeliveryState.FAILED, error=error)
         return
     if row.attempts or isinstance(exc, CoopubError):
         log.warning("delivery crashed", extra=extra)

@@ -97,7 +97,8 @@ def next_delay(
     """
     rng = rng or random.Random()
     # The exponent is bounded: 2**1100 no longer converts to float (the cap applies long before).
-    base = settings.retry_base_seconds * (2 ** min(max(0, attempts - 1), 64))
+    factor: int = 2 ** min(max(0, attempts - 1), 64)  # int ** int is typed Any
+    base = settings.retry_base_seconds * factor
     delay = min(settings.retry_max_delay_seconds, base) * rng.uniform(0.5, 1.0)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.retry_max_delay_seconds))

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.models import Model
 
@@ -64,20 +64,15 @@ async def _delete_orphan_activities(batches: Batches, before: datetime) -> tuple
     """Non-public activities older than ``before`` that no delivery refers to any more."""
     deleted, last_id = 0, 0
     for _ in range(batches.limit):
-        ids = list(
-            await Activity.filter(public=False, created_at__lt=before, id__gt=last_id)
-            .order_by("id")
-            .limit(batches.size)
-            .values_list("id", flat=True)
+        query = Activity.filter(public=False, created_at__lt=before, id__gt=last_id)
+        ids = cast(  # Tortoise types a flat values_list as tuples
+            list[int], await query.order_by("id").limit(batches.size).values_list("id", flat=True)
         )
         if not ids:
             return deleted, False
         last_id = ids[-1]
-        busy = set(
-            await Delivery.filter(activity_id__in=ids)
-            .distinct()
-            .values_list("activity_id", flat=True)
-        )
+        referenced = Delivery.filter(activity_id__in=ids).distinct()
+        busy = set(cast(list[int], await referenced.values_list("activity_id", flat=True)))
         orphans = [i for i in ids if i not in busy]
         if orphans:  # deliveries are only ever created with their activity: none can appear
             deleted += await Activity.filter(id__in=orphans).delete()

@@ -227,8 +227,8 @@ def _component(
 
 def _rfc9421_label(
     headers: Mapping[str, str],
-) -> tuple[http_sfv.InnerList, http_sfv.Item]:
-    """The first signature's covered components and its value."""
+) -> tuple[http_sfv.InnerList, bytes]:
+    """The first signature's covered components and its value (the signature bytes)."""
     inputs = sf_dictionary(headers, "signature-input")
     signatures = sf_dictionary(headers, "signature")
     if not inputs:
@@ -240,11 +240,11 @@ def _rfc9421_label(
         raise SignatureInvalid(f"Signature-Input {label} is not an inner list")
     if not isinstance(sig_item, http_sfv.Item) or not isinstance(sig_item.value, bytes):
         raise SignatureInvalid(f"no byte-sequence Signature for label {label}")
-    return members, sig_item
+    return members, sig_item.value
 
 
 def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> ParsedSignature:
-    members, sig_item = _rfc9421_label(headers)
+    members, signature = _rfc9421_label(headers)
     params = members.params
     key_id, alg = params.get("keyid"), params.get("alg")
     if not isinstance(key_id, str) or not key_id:
@@ -276,7 +276,7 @@ def _parse_rfc9421(method: str, target_uri: str, headers: Mapping[str, str]) -> 
         key_id=key_id,
         algorithm=alg,
         covered=tuple(covered),
-        signature=sig_item.value,
+        signature=signature,
         signing_base=base,
         created=stamps["created"],
         expires=stamps["expires"],

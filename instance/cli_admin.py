@@ -36,7 +36,9 @@ async def cmd_coop_create(fed: Federation, args: argparse.Namespace) -> None:
     print(f"created coop @{coop.username}@{fed.urls.domain} {fed.urls.actor(coop)}")
 
 
-async def _update(fed: Federation, actor: LocalActor, args: argparse.Namespace, name: str | None):
+async def _update(
+    fed: Federation, actor: LocalActor, args: argparse.Namespace, name: str | None
+) -> None:
     await update_profile(fed, actor, name=name, summary=args.summary, locked=args.locked)
     await send_now(fed, actor)
     print(f"updated {fed.urls.actor(actor)}")

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, StringConstraints, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from federation.settings import (
     DirectorySettings,
@@ -181,7 +182,7 @@ def _toml(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _expected(error: Any, model: type[Section] | None, key: str) -> str:
+def _expected(error: ErrorDetails, model: type[Section] | None, key: str) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":
         known = sorted(model.model_fields) if model else []
@@ -219,7 +220,7 @@ def _expected(error: Any, model: type[Section] | None, key: str) -> str:
     return "expected " + template.format(**ctx)
 
 
-def _describe(error: Any, source: str, data: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails, source: str, data: dict[str, Any]) -> str:
     """One line for the first error pydantic found, e.g.
     ``instance.toml: [server] port = 99999: expected at most 65535``."""
     loc = [str(part) for part in error["loc"]]
@@ -234,8 +235,11 @@ def _describe(error: Any, source: str, data: dict[str, Any]) -> str:
             return f"{source}: section [{section}] is required"
         return f"{source}: [{section}] must be a table of settings"
     key = loc[1]
-    model = Config.model_fields[section].annotation if section in Config.model_fields else None
-    model = model if isinstance(model, type) and issubclass(model, Section) else None
+    field = Config.model_fields.get(section)
+    annotation = field.annotation if field else None
+    model: type[Section] | None = None
+    if isinstance(annotation, type) and issubclass(annotation, Section):
+        model = annotation
     value: Any = data
     for part in error["loc"]:  # the offending value itself, inside lists too
         try:

@@ -22,7 +22,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 def target_uri(request: Request) -> str:
     """The absolute request URI on our public base URL (a reverse proxy may have changed the
     scheme); signatures cover the path and query, and the Host header separately."""
-    uri = request.app.state.fed.urls.base + request.url.path
+    base: str = request.app.state.fed.urls.base  # Starlette types app.state as Any
+    uri = base + request.url.path
     if request.url.query:
         uri += "?" + request.url.query
     return uri

@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -113,7 +113,8 @@ async def read_form(request: Request) -> FormData:
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise Malformed("bad form body", "The form could not be read") from exc
-    return FormData(pairs)
+    items: list[tuple[str, str | UploadFile]] = list(pairs)  # FormData wants this (invariant) list
+    return FormData(items)
 
 
 async def checked_form(request: Request) -> FormData:
@@ -172,8 +173,9 @@ async def authenticate(username: str, password: str) -> LocalActor | None:
     """The member with this username and password, or None (same work either way). A disabled
     member is refused as for a wrong password: the form tells nobody which accounts exist."""
     member = await LocalActor.get_or_none(username=username.strip().lower(), kind=ActorKind.MEMBER)
-    stored = member.password_hash if member and member.password_hash else None
-    stored = stored or await asyncio.to_thread(_dummy_hash)
+    stored = member.password_hash if member else None
+    if not stored:  # no such member, or no password: the same hashing work, on a dummy hash
+        stored = await asyncio.to_thread(_dummy_hash)
     ok = await asyncio.to_thread(verify_password, stored, password)
     if not ok or member is None or not member.password_hash or not may_log_in(member):
         return None

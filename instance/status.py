@@ -8,6 +8,7 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise.connection import get_connection
 
@@ -101,8 +102,9 @@ class QueueStatus:
 
 async def _oldest_due(model: type[Delivery] | type[InboxItem], now: datetime) -> datetime | None:
     # Uses the (state, next_attempt_at) index: one row read.
-    due = model.filter(state="pending", next_attempt_at__lte=now)
-    return await due.order_by("next_attempt_at").first().values_list("next_attempt_at", flat=True)
+    due = model.filter(state="pending", next_attempt_at__lte=now).order_by("next_attempt_at")
+    oldest = await due.first().values_list("next_attempt_at", flat=True)
+    return cast(datetime | None, oldest)  # Tortoise types a flat values_list as a tuple
 
 
 async def queue_status(*, all_states: bool = True) -> QueueStatus:
@@ -120,6 +122,7 @@ async def queue_status(*, all_states: bool = True) -> QueueStatus:
     status.oldest_due_inbox = await _oldest_due(InboxItem, now)
     status.unreachable_hosts = await Host.filter(unreachable=True).count()
     beats = WorkerHeartbeat.all().order_by("-beat_at")
-    status.newest_heartbeat = await beats.first().values_list("beat_at", flat=True)
+    newest = await beats.first().values_list("beat_at", flat=True)
+    status.newest_heartbeat = cast(datetime | None, newest)  # Tortoise: typed as a tuple
     status.live_workers = await WorkerHeartbeat.filter(beat_at__gte=now - HEARTBEAT_STALE).count()
     return status

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from federation.actors import fetch_actor
 from federation.context import Federation
@@ -54,11 +55,9 @@ async def run_once(fed: Federation) -> int:
 async def refresh_stale_actors(fed: Federation, limit: int = 50) -> int:
     """Refetch remote actors older than ``actor_refresh_hours`` (keys, inboxes, names)."""
     stale_before = datetime.now(UTC) - timedelta(hours=fed.settings.actor_refresh_hours)
-    uris = (
-        await RemoteActor.filter(fetched_at__lt=stale_before)
-        .limit(limit)
-        .values_list("ap_id", flat=True)
-    )
+    stale = RemoteActor.filter(fetched_at__lt=stale_before).limit(limit)
+    # Tortoise types a flat values_list as tuples.
+    uris = cast(list[str], await stale.values_list("ap_id", flat=True))
     for uri in uris:
         try:
             await fetch_actor(fed, uri, refresh=True)
@@ -154,7 +153,8 @@ class Worker:
         poll = self.fed.settings.worker_poll_seconds
         if not self.failures:
             return poll
-        return min(BACKOFF_MAX, poll * 2 ** min(self.failures, 32))
+        factor: int = 2 ** min(self.failures, 32)  # int ** int is typed Any
+        return min(BACKOFF_MAX, poll * factor)
 
     async def failed(self, exc: Exception) -> None:
         self.failures += 1

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+
+if TYPE_CHECKING:
+    from models.delivery import Delivery
 
 
 class Activity(Model):
@@ -19,11 +23,14 @@ class Activity(Model):
     actor: fields.ForeignKeyRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="activities", on_delete=fields.CASCADE
     )
+    actor_id: int
     type = fields.CharField(max_length=32)
     object_uri = fields.CharField(max_length=500, null=True)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     public = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    deliveries: fields.ReverseRelation[Delivery]
 
     class Meta:
         table = "activity"
@@ -45,10 +52,11 @@ class InboxItem(Model):
     activity_id = fields.CharField(max_length=500, unique=True)
     actor_uri = fields.CharField(max_length=500)
     type = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     recipient: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="inbox_items", null=True, on_delete=fields.SET_NULL
     )
+    recipient_id: int | None
     state = fields.CharEnumField(InboxState, max_length=16, default=InboxState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -28,6 +29,7 @@ class LocalActor(Model):
     coop: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="members", null=True, on_delete=fields.RESTRICT
     )
+    coop_id: int | None
     email = fields.CharField(max_length=254, null=True)
     password_hash = fields.CharField(max_length=255, null=True)
     is_admin = fields.BooleanField(default=False, db_default=False)
@@ -71,7 +73,7 @@ class RemoteActor(Model):
     key_id = fields.CharField(max_length=500, null=True)
     public_key_pem = fields.TextField(null=True)
     locked = fields.BooleanField(default=False)
-    document = fields.JSONField(default=dict)
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     fetched_at = fields.DatetimeField()
 
     class Meta:

@@ -25,6 +25,7 @@ class Delivery(Model):
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
         "models.Activity", related_name="deliveries", on_delete=fields.CASCADE
     )
+    activity_id: int
     inbox = fields.CharField(max_length=500)
     host = fields.CharField(max_length=253)
     state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)

@@ -7,6 +7,7 @@ following the directory's actor, an ordinary ``Follow``.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -34,12 +35,12 @@ class DirectoryEntry(Model):
     city = fields.CharField(max_length=200, null=True)
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    kinds = fields.JSONField(default=list)
+    kinds: fields.JSONField[list[str]] = fields.JSONField(default=list)
     open_registrations = fields.BooleanField(null=True)
     chatons_member = fields.BooleanField(default=False)
     software_name = fields.CharField(max_length=100, default="")
     software_version = fields.CharField(max_length=100, default="")
-    checks = fields.JSONField(default=dict)
+    checks: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     follow_ap_id = fields.CharField(max_length=500, null=True)
     first_seen_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)

@@ -27,15 +27,19 @@ class Follow(Model):
     local_follower: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="following_rel", null=True, on_delete=fields.CASCADE
     )
+    local_follower_id: int | None
     local_target: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="followers_rel", null=True, on_delete=fields.CASCADE
     )
+    local_target_id: int | None
     remote_follower: fields.ForeignKeyNullableRelation[RemoteActor] = fields.ForeignKeyField(
         "models.RemoteActor", related_name="following_rel", null=True, on_delete=fields.CASCADE
     )
+    remote_follower_id: int | None
     remote_target: fields.ForeignKeyNullableRelation[RemoteActor] = fields.ForeignKeyField(
         "models.RemoteActor", related_name="followers_rel", null=True, on_delete=fields.CASCADE
     )
+    remote_target_id: int | None
     state = fields.CharEnumField(FollowState, max_length=16, default=FollowState.PENDING)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

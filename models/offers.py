@@ -7,6 +7,7 @@ exact address lives in ``private`` and never leaves this instance except to a co
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -45,6 +46,7 @@ class Offer(Model):
     author: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="offers", null=True, on_delete=fields.CASCADE
     )
+    author_id: int | None
     author_uri = fields.CharField(max_length=500)
     author_name = fields.CharField(max_length=200, default="")
     coop_uri = fields.CharField(max_length=500, null=True)
@@ -68,9 +70,9 @@ class Offer(Model):
     quantity_available = fields.IntField(null=True)
     price_cents = fields.IntField(null=True)
     currency = fields.CharField(max_length=3, default="EUR")
-    details = fields.JSONField(default=dict)
-    private = fields.JSONField(default=dict)
-    document = fields.JSONField(null=True)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    private: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    document: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     published_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
@@ -99,6 +101,7 @@ class ApiToken(Model):
     member: fields.ForeignKeyRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="api_tokens", on_delete=fields.CASCADE
     )
+    member_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     label = fields.CharField(max_length=100, default="")
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints (no py.typed)
 
 from instance.backup.common import (
     RELEASE,
@@ -169,7 +169,7 @@ def _copy_rows(sql: str, table: str) -> list[dict[str, str]]:
         match = head.match(line)
         if match:
             columns = [c.strip().strip('"') for c in match.group(1).split(",")]
-            rows = []
+            rows: list[dict[str, str]] = []
             for row in lines:
                 if row == "\\.":
                     return rows

@@ -79,7 +79,7 @@ async def _actor_page(request: Request, find: Find) -> Response:
             await require_signed_fetch(request)
         return AS2Response(actor_to_as(local, fed.urls))
     counts = await actor_counts(fed, local)
-    coop = await local.coop if local.coop_id else None
+    coop = await LocalActor.get_or_none(id=local.coop_id) if local.coop_id else None
     return render(
         request,
         "actor.html",
