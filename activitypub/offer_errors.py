@@ -45,6 +45,7 @@ TEMPLATES: dict[str, str] = {
     "exceeds_total": "cannot exceed the seats offered",
     "status_not_allowed": "A %(kind)s cannot be %(status)s",
     "already_closed": "This offer is already %(status)s",
+    "held_by_booking": "A courier holds this job: its progress is theirs to report",
     "not_positive": "must be more than 0",
     "not_a_date": "must be a date (YYYY-MM-DD) or a date and time (ISO 8601)",
     "unknown_place": "no offer mentions that place yet: give latitude and longitude",

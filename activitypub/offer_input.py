@@ -8,6 +8,7 @@ bounds are the description's own.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -48,6 +49,7 @@ CODES = {
     "dict_type": "not_an_object",
 }
 KINDS = [k.value for k in OfferKind]
+EXPECTED = re.compile(r"'([^']*)'")
 
 
 def _absent(value: Any) -> bool:
@@ -108,12 +110,15 @@ def _params(code: str, kind: str | None, path: str, error: ErrorDetails) -> dict
         return {k: v for k, v in bounds.items() if v is not None}
     if code == "too_long":
         return {"max_length": ctx.get("max_length")}
+    if code == "too_short":
+        return {"min_length": ctx.get("min_length")}
     if code == "too_many":
         return {"max_items": ctx.get("max_length")}
     if code == "too_few":
         return {"min_items": ctx.get("min_length")}
-    if code == "not_a_choice":
-        return {"choices": list(facts.choices) if facts else []}
+    if code == "not_a_choice":  # outside an offer's description, pydantic's "'a' or 'b'"
+        choices = facts.choices if facts else EXPECTED.findall(str(ctx.get("expected", "")))
+        return {"choices": list(choices)}
     if code == "bad_format":
         return {"example": facts.example if facts else ""}
     return {}

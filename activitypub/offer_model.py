@@ -122,18 +122,38 @@ def _private_place(place: Place, previous: Offer | None) -> dict[str, Any]:
     return {"latitude": lat, "longitude": lon, "private": exact}
 
 
+def _without_addresses(section: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Drop the street address of each place (or list of places) under ``keys``."""
+
+    def bare(place: Any) -> Any:
+        if isinstance(place, dict):
+            return {k: v for k, v in place.items() if k != "address"}
+        return place
+
+    for key in keys:
+        if key in section:
+            value = section[key]
+            section[key] = [bare(p) for p in value] if isinstance(value, list) else bare(value)
+
+
 def stored(offer: Offer, *, owner: bool = False) -> dict[str, Any]:
     """The stored offer in the description's shape, not yet checked: its columns, and its
     section as stored (with the keys of older rows renamed). A stay's location is the
-    published (fuzzed) one, or with ``owner`` the exact one with its address."""
+    published (fuzzed) one, or with ``owner`` the exact one with its address; the places of a
+    ride (its meeting point) and of a delivery job carry their street addresses only with
+    ``owner``: the confirmed party receives them in the acceptance, nobody else."""
     kind = OfferKind(offer.kind)
     section = {LEGACY_KEYS[kind].get(k, k): v for k, v in (offer.details or {}).items()}
     public = {"name": offer.place_name, "latitude": offer.latitude, "longitude": offer.longitude}
     if kind == OfferKind.RIDE:
         section.update(seats_total=offer.quantity_total, seats_available=offer.quantity_available)
         section.setdefault("origin", public)
+        if not owner:
+            _without_addresses(section, ("origin", "destination", "waypoints"))
     elif kind == OfferKind.DELIVERY_JOB:
         section.setdefault("pickup", public)
+        if not owner:
+            _without_addresses(section, ("pickup", "dropoff"))
     else:
         exact = {**public, **offer.private} if owner and offer.private else public
         section.update(location=exact, max_guests=offer.quantity_total)

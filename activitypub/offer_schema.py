@@ -64,7 +64,10 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
         raise PydanticCustomError("not_a_datetime", "must be a date and time (ISO 8601)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=(info.context or {}).get("tz") or UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 pushed past the range by its offset
+        raise PydanticCustomError("not_a_datetime", "must be a date and time (ISO 8601)") from None
 
 
 Moment = Annotated[
@@ -168,6 +171,11 @@ class RideDetails(Described):
         description="Link to the offer for the way back, if any",
         max_length=500,
     )
+    auto_accept: bool = Field(
+        False,
+        title="Accept requests automatically",
+        description="While seats remain, a request is accepted at once",
+    )
 
     @field_validator("seats_available")
     @classmethod
@@ -207,6 +215,11 @@ class DeliveryDetails(Described):
         json_schema_extra={"x-unit": "gram"},
     )
     vehicle: Vehicle | None = Field(None, title="Vehicle needed")
+    auto_accept: bool = Field(
+        False,
+        title="Assign automatically",
+        description="The first courier who asks is assigned the job",
+    )
 
 
 # --- stays ------------------------------------------------------------------------------------
@@ -232,6 +245,11 @@ class StayDetails(Described):
         None, title="Nights at most", ge=1, le=365, json_schema_extra={"x-unit": "night"}
     )
     conditions: Conditions = Field(default_factory=Conditions)
+    auto_accept: bool = Field(
+        False,
+        title="Accept requests automatically",
+        description="A request for free nights is accepted at once",
+    )
 
 
 # --- the offer --------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ LABELS = {
         ("stay", "offer"): "Stay offered",
         ("stay", "request"): "Stay wanted",
         "seats": "{n} seat(s) available",
+        "left": "{n} seat(s) left",
         "guests": "up to {n} guest(s)",
         "per_seat": "{p} per seat",
         "price": "{p}",
@@ -204,6 +205,7 @@ LABELS = {
         ("stay", "offer"): "Hébergement proposé",
         ("stay", "request"): "Hébergement recherché",
         "seats": "{n} place(s) disponible(s)",
+        "left": "plus que {n} place(s)",
         "guests": "jusqu’à {n} personne(s)",
         "per_seat": "{p} par place",
         "price": "{p}",
@@ -213,11 +215,48 @@ LABELS = {
 }
 
 
+STATUS_TEXT = {
+    "en": {
+        "full": "Full",
+        "closed": "Closed",
+        "expired": "Expired",
+        "cancelled": "Cancelled",
+        "assigned": "Assigned to a courier",
+        "picked_up": "Picked up, on its way",
+        "delivered": "Delivered",
+        "failed": "Delivery failed",
+    },
+    "fr": {
+        "full": "Complet",
+        "closed": "Fermée",
+        "expired": "Expirée",
+        "cancelled": "Annulée",
+        "assigned": "Attribuée à un·e coursier·e",
+        "picked_up": "Récupérée, en route",
+        "delivered": "Livrée",
+        "failed": "Livraison échouée",
+    },
+}
+"""What a post says of an offer that is no longer simply open (Mastodon and GoToSocial show
+only the text: the status must be in it)."""
+
+
+def _seats(offer: Offer, t: dict[Any, str]) -> str | None:
+    """What is left of a ride: all its seats, some ("1 seat(s) left"), or nothing (full)."""
+    available, total = offer.quantity_available, offer.quantity_total
+    if available is None or available <= 0 or offer.status != OfferStatus.OPEN:
+        return None
+    if total is not None and available < total:
+        return t["left"].format(n=available)
+    return t["seats"].format(n=available)
+
+
 def _facts(offer: Offer, lang: str) -> list[str]:
     t = LABELS[lang]
     facts: list[str] = []
-    if offer.kind == OfferKind.RIDE and offer.quantity_available is not None:
-        facts.append(t["seats"].format(n=offer.quantity_available))
+    seats = _seats(offer, t) if offer.kind == OfferKind.RIDE else None
+    if seats:
+        facts.append(seats)
     if offer.kind == OfferKind.STAY and offer.quantity_total is not None:
         facts.append(t["guests"].format(n=offer.quantity_total))
     if offer.price_cents is not None:
@@ -243,8 +282,13 @@ def offer_content_html(offer: Offer, url: str) -> str:
         where += f" → {esc(offer.dest_name)}"
     parts = [
         f"<p><strong>{esc(t[(offer.kind, offer.purpose)])}</strong> · {esc(offer.title)}</p>",
-        f"<p>{where}<br>{esc(when)} ({esc(offer.timezone)})</p>",
     ]
+    status = STATUS_TEXT[lang].get(OfferStatus(offer.status).value)
+    if offer.kind == OfferKind.RIDE and offer.status == OfferStatus.OPEN:
+        status = status or (STATUS_TEXT[lang]["full"] if offer.quantity_available == 0 else None)
+    if status:
+        parts.append(f"<p><strong>{esc(status)}</strong></p>")
+    parts.append(f"<p>{where}<br>{esc(when)} ({esc(offer.timezone)})</p>")
     facts = _facts(offer, lang)
     if facts:
         parts.append(f"<p>{esc(' · '.join(facts))}</p>")

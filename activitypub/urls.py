@@ -41,6 +41,12 @@ PATHS: dict[str, str] = {
     "delete_offer": "/offers/{uuid:str}/delete",
     "close_offer": "/offers/{uuid:str}/close",
     "cancel_offer": "/offers/{uuid:str}/cancel",
+    "my_bookings": "/my/bookings",
+    "booking_requests": "/my/requests",  # requests on my offers
+    "new_booking": "/bookings/new",  # ask for an offer (GET ?offer=<id>: a remote one's copy)
+    "booking": "/bookings/{uuid:str}",  # a booking's page; on the booker's side, its Offer's id
+    "booking_action": "/bookings/{uuid:str}/{action:str}",  # accept, decline, cancel…
+    "agreement": "/agreements/{uuid:str}",  # an accepted booking's agreement (author's side)
     "settings": "/settings",
     "new_token": "/settings/tokens",
     "revoke_token": "/settings/tokens/{id:int}/revoke",
@@ -50,6 +56,9 @@ PATHS: dict[str, str] = {
     "leave_directory": "/admin/directories/leave",
     "admit_candidate": "/admin/directory/admit",
     "reject_candidate": "/admin/directory/reject",
+    "dispatch_home": "/dispatch",  # the board of the member's own coop
+    "dispatch": "/coops/{name:str}/dispatch",  # a coop's dispatch board
+    "dispatch_assign": "/coops/{name:str}/dispatch/assign",
     # operations
     "healthz": "/healthz",
     "metrics": "/metrics",
@@ -78,6 +87,11 @@ PATHS: dict[str, str] = {
     "api_offers": "/api/v1/offers",
     "api_offer": "/api/v1/offers/{uuid:str}",
     "api_offer_action": "/api/v1/offers/{uuid:str}/{action:str}",
+    "api_bookings": "/api/v1/bookings",
+    "api_booking_requests": "/api/v1/bookings/requests",
+    "api_booking": "/api/v1/bookings/{uuid:str}",
+    "api_booking_action": "/api/v1/bookings/{uuid:str}/{action:str}",
+    "api_dispatch": "/api/v1/dispatch",
 }
 """Name → path template, in Starlette's syntax (``{name:str}`` is any one segment, ``{id:int}``
 digits; the template is also the route's label in the metrics). Listed here, a path is routed
@@ -226,6 +240,12 @@ class Urls:
 
     def offer(self, offer_uuid: str) -> str:
         return self.url("offer", uuid=offer_uuid)
+
+    def booking(self, booking_uuid: str) -> str:
+        return self.url("booking", uuid=booking_uuid)
+
+    def agreement(self, booking_uuid: str) -> str:
+        return self.url("agreement", uuid=booking_uuid)
 
     def is_local(self, uri: str) -> bool:
         try:

@@ -21,11 +21,15 @@ from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
 from instance.metrics import RequestMetrics
+from instance.nav_counts import PendingRequests
 from instance.routes import (
     actors,
     admin,
     api,
+    api_bookings,
+    bookings_web,
     directory,
+    dispatch,
     health,
     inbox,
     offers,
@@ -85,6 +89,13 @@ def routes() -> list[Route]:
         route("delete_offer", web.delete_offer, POST),
         route("close_offer", web.close_offer, POST),
         route("cancel_offer", web.cancel_offer, POST),
+        route("my_bookings", bookings_web.my_bookings, GET),
+        route("booking_requests", bookings_web.booking_requests, GET),
+        route("new_booking", bookings_web.new_booking_page, GET),
+        route("new_booking", bookings_web.new_booking, POST),
+        route("booking", bookings_web.booking_page, GET),
+        route("booking_action", bookings_web.booking_action, POST),
+        route("agreement", api_bookings.agreement_page, GET),
         route("settings", settings.settings_page, GET),
         route("new_token", settings.new_token, POST),
         route("revoke_token", settings.revoke_token, POST),
@@ -94,6 +105,9 @@ def routes() -> list[Route]:
         route("leave_directory", admin.leave_directory, POST),
         route("admit_candidate", admin.admit_candidate, POST),
         route("reject_candidate", admin.reject_candidate, POST),
+        route("dispatch_home", dispatch.dispatch_home, GET),
+        route("dispatch", dispatch.dispatch_page, GET),  # before the actor collections
+        route("dispatch_assign", dispatch.dispatch_assign, POST),
         route("authorize_interaction", pages.authorize_interaction),
         # discovery
         route("webfinger", wellknown.webfinger),
@@ -121,6 +135,12 @@ def routes() -> list[Route]:
         route("api_offer", api.update_offer, ["PUT"]),
         route("api_offer", api.delete_offer, ["DELETE"]),
         route("api_offer_action", api.change_status, POST),
+        route("api_bookings", api_bookings.my_bookings, GET),
+        route("api_bookings", api_bookings.book, POST),
+        route("api_booking_requests", api_bookings.booking_requests, GET),
+        route("api_booking", api_bookings.get_booking, GET),
+        route("api_booking_action", api_bookings.booking_action, POST),
+        route("api_dispatch", dispatch.api_dispatch, GET),
         # coops and members, last: /{prefix}/{username} would match the paths above
         route("actor", actors.actor),
         route("actor_inbox", inbox.actor_inbox, POST),
@@ -157,7 +177,7 @@ def create_app(
     observer = Middleware(RequestObserver, metrics=metrics, access_log=config.server.access_log)
     app = Starlette(
         routes=routes(),
-        middleware=[observer, *session_middleware(config)],
+        middleware=[observer, *session_middleware(config), Middleware(PendingRequests)],
         exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
         lifespan=None if fed else lifespan,
     )

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from activitypub.bookings_errors import BookingForbidden, BookingRefused, InvalidBooking
 from activitypub.offer_errors import CodedRefusal, InvalidOffer
 from instance.auth import Unauthorized
 from instance.forms.messages import refusal_text, translate
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 STATUS: dict[type[CoopubError], int] = {
     InvalidOffer: 422,
+    InvalidBooking: 422,
+    BookingForbidden: 403,
+    BookingRefused: 409,
     Unauthorized: 401,
     NotFound: 404,
     Gone: 410,

@@ -11,8 +11,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from activitypub.offer_schema import OFFER_DESCRIPTION
+from activitypub.bookings_input import (
+    BookingRequest,
+    Completion,
+    Decision,
+    MessageInput,
+    ProgressReport,
+    Reason,
+)
+from activitypub.offer_schema import OFFER_DESCRIPTION, VEHICLES
 from activitypub.urls import path_template
+from federation.services.dispatch import AREA_PARAMS
+from instance.booking_view import BookingOut
+from instance.dispatch_view import DispatchBoard
 from instance.errors import Refusal
 from instance.offer_view import OfferMeta
 
@@ -61,7 +72,21 @@ def schemas() -> dict[str, Any]:
         "allOf": [{"$ref": REF.format(model="OfferInput")}, {"$ref": REF.format(model="OfferMeta")}]
     }
     found["Error"] = _model(Refusal, found)
+    for name, model in BOOKING_MODELS.items():
+        found[name] = _model(model, found)
+    found["DispatchBoard"] = _model(DispatchBoard, found)
     return found
+
+
+BOOKING_MODELS: dict[str, type[BaseModel]] = {
+    "BookingInput": BookingRequest,
+    "Booking": BookingOut,
+    "Decision": Decision,
+    "Reason": Reason,
+    "Completion": Completion,
+    "ProgressReport": ProgressReport,
+    "MessageInput": MessageInput,
+}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -151,11 +176,96 @@ def _action(summary: str, done: str, body: dict[str, Any] | None = None) -> dict
     return {"parameters": [UUID_PARAM], "post": post}
 
 
+def _bookings() -> dict[str, Any]:
+    listing = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": REF.format(model="Booking")}},
+            "count": {"type": "integer"},
+        },
+    }
+    mine = {"description": "bookings", "content": {"application/json": {"schema": listing}}}
+    return {
+        "get": {
+            "summary": "My bookings (what I asked for), newest first",
+            "security": SECURED,
+            "responses": {"200": mine, **_errors(401)},
+        },
+        "post": {
+            "summary": "Book an offer (local, or remote by its ActivityPub id)",
+            "description": "Refused with a code (409: full, closed, overlapping nights, own "
+            "offer…; 422: bad dates or quantity); accepted at once when the offer accepts "
+            "automatically, else requested.",
+            "security": SECURED,
+            "requestBody": {"required": True, "content": _json("BookingInput")},
+            "responses": {
+                "201": {"description": "requested or accepted", "content": _json("Booking")},
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+        },
+    }
+
+
+BOOKING_ACTIONS = {
+    "accept": ("Accept a request (author)", "Decision"),
+    "decline": ("Decline a request (author)", "Reason"),
+    "cancel": ("Cancel (either side; the booker may withdraw a request)", "Reason"),
+    "complete": ("Say whether it took place (either side, after its date)", "Completion"),
+    "progress": ("Report a delivery job's progress (the courier's side)", "ProgressReport"),
+    "messages": ("Write to the other party", "MessageInput"),
+}
+
+
+def _booking_action(summary: str, body: str) -> dict[str, Any]:
+    done = "201" if body == "MessageInput" else "200"
+    return {
+        "parameters": [UUID_PARAM],
+        "post": {
+            "summary": summary,
+            "security": SECURED,
+            "requestBody": {"content": _json(body)},
+            "responses": {
+                done: {"description": "the booking", "content": _json("Booking")},
+                **_errors(400, 401, 403, 404, 409, 422),
+            },
+        },
+    }
+
+
+def booking_paths() -> dict[str, Any]:
+    received = {
+        "get": {
+            "summary": "Requests and bookings on my offers, newest first",
+            "security": SECURED,
+            "responses": _bookings()["get"]["responses"],
+        }
+    }
+    one = {
+        "parameters": [UUID_PARAM],
+        "get": {
+            "summary": "One of my bookings, with its conversation",
+            "security": SECURED,
+            "responses": {
+                "200": {"description": "booking", "content": _json("Booking")},
+                **_errors(401, 404),
+            },
+        },
+    }
+    paths = {
+        path_template("api_bookings"): _bookings(),
+        path_template("api_booking_requests"): received,
+        path_template("api_booking"): one,
+    }
+    for action, (summary, body) in BOOKING_ACTIONS.items():
+        paths[path_template("api_booking_action", action=action)] = _booking_action(summary, body)
+    return paths
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     status = {"type": "object", "properties": {"status": {"$ref": REF.format(model="OfferStatus")}}}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "coopub offers API", "version": "1"},
+        "info": {"title": "coopub offers and bookings API", "version": "1"},
         "servers": [{"url": base_url}],
         "components": {
             "securitySchemes": {
@@ -175,5 +285,34 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             path_template("api_offer_action", action="status"): _action(
                 "Set a status (full, assigned, picked_up, delivered, failed…)", "changed", status
             ),
+            **booking_paths(),
+            path_template("api_dispatch"): _dispatch(),
         },
+    }
+
+
+def _dispatch() -> dict[str, Any]:
+    """The board takes the search's area and paging parameters, and a vehicle."""
+    vehicle = {
+        "name": "vehicle",
+        "in": "query",
+        "schema": {"enum": list(VEHICLES)},
+        "description": "the vehicle the job needs",
+    }
+    params = [p for p in SEARCH_PARAMS if p["name"] in AREA_PARAMS]
+    return {
+        "get": {
+            "summary": "My coop's dispatch board: the delivery jobs known here, local and "
+            "received, with the claims that concern the coop and who holds each job",
+            "description": "Sorted by the start of the time window, then by id (no score). "
+            "Open jobs until they expire, assigned and picked-up jobs, delivered and failed "
+            "ones for a day after their window. The job's author assigns a claim with POST "
+            "/api/v1/bookings/{id}/accept.",
+            "security": SECURED,
+            "parameters": [*params, vehicle],
+            "responses": {
+                "200": {"description": "the board", "content": _json("DispatchBoard")},
+                **_errors(400, 401, 404),
+            },
+        }
     }

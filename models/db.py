@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints (no py.typed)
 from tortoise import Tortoise, connections
 from tortoise.exceptions import BaseORMException, DBConnectionError
 from tortoise.migrations.api import migrate
@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "models.activities",
     "models.delivery",
     "models.offers",
+    "models.bookings",
     "models.directory",
     "models.workers",
 ]

@@ -32,6 +32,8 @@ from tests.skips import ALLOWED, in_ci
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
+    "booking_message",
+    "booking",
     "delivery",
     "activity",
     "inbox_item",

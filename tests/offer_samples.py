@@ -11,6 +11,10 @@ def _at(days: int, hour: int = 8) -> str:
     return (moment + timedelta(days=days)).isoformat()
 
 
+RIDE_MEETING_ADDRESS = "5 place Charles Béraudier, Lyon"
+"""A ride's meeting point: its confirmed passengers only."""
+
+
 def ride(**extra: Any) -> dict[str, Any]:
     return {
         "kind": "ride",
@@ -23,7 +27,12 @@ def ride(**extra: Any) -> dict[str, Any]:
         "price_cents": 700,
         "currency": "EUR",
         "ride": {
-            "origin": {"name": "Lyon", "latitude": 45.7578, "longitude": 4.8320},
+            "origin": {
+                "name": "Lyon",
+                "address": RIDE_MEETING_ADDRESS,
+                "latitude": 45.7578,
+                "longitude": 4.8320,
+            },
             "destination": {"name": "Grenoble", "latitude": 45.1885, "longitude": 5.7245},
             "waypoints": [{"name": "Voiron", "latitude": 45.3640, "longitude": 5.5890}],
             "flexibility_minutes": 15,

@@ -16,7 +16,15 @@ NEEDS_POSTGRES = (
 
 POSTGRES_CHECK = "checks PostgreSQL's own answer; runs on the PostgreSQL run of the suite"
 
+BROWSER_ONCE = (
+    "the browser tests run once, on the SQLite run: the pages do not depend on the database "
+    "(their in-process tests run on both)"
+)
+
 ALLOWED: dict[str, str] = {
+    # The browser tests (Chromium against `coopub serve`), on the PostgreSQL run.
+    "tests/test_browser.py::*": BROWSER_ONCE,
+    "tests/test_browser_bookings.py::*": BROWSER_ONCE,
     # The multi-process queue tests, on the SQLite run (they do run on the PostgreSQL one).
     "tests/test_workers_pg.py::*": NEEDS_POSTGRES,
     # A database missing on a live PostgreSQL server (its message names `createdb`).

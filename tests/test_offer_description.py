@@ -382,7 +382,7 @@ async def test_rows_stored_before_the_typed_details_read_back(
     details = dict(offer.details)
     details["place"], details["destination"] = details.pop("pickup"), details.pop("dropoff")
     await Offer.filter(id=offer.id).update(details=details)
-    again = (await client.get(f"/api/v1/offers/{created['id']}")).json()
+    again = (await client.get(f"/api/v1/offers/{created['id']}", headers=auth)).json()
     assert again["delivery"] == created["delivery"]
 
 

@@ -14,6 +14,15 @@ from activitypub.apobject import APObject
 from activitypub.urls import DIRECTORY_USERNAME
 from federation.actors import save_actor_document
 from federation.context import Federation, Handler
+from federation.services.bookings_dm import on_direct_message
+from federation.services.bookings_inbox import (
+    on_booking_accept,
+    on_booking_note,
+    on_booking_reject,
+    on_booking_undo,
+    on_booking_update,
+    on_offer,
+)
 from federation.services.directory import directory_actor, on_join
 from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
 from federation.services.offers import (
@@ -32,6 +41,8 @@ log = logging.getLogger(__name__)
 
 
 async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    if await on_booking_undo(fed, act, signer):
+        return
     inner = act.object
     if (inner is not None and inner.is_a("Follow")) or await Follow.exists(ap_id=act.object_id):
         await on_undo_follow(fed, act, signer)
@@ -41,6 +52,8 @@ async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
 
 async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     inner = act.object
+    if await on_booking_update(fed, act, signer):
+        return
     if await on_update_offer(fed, act, signer):
         return
     if inner is not None and inner.id == signer.ap_id:
@@ -72,9 +85,29 @@ async def on_follow_any(fed: Federation, act: APObject, signer: RemoteActor) -> 
 
 
 async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    """Our follow was accepted: fetch the open offers already in the actor's outbox."""
+    """Our request for an offer was accepted; or our follow was, and the open offers already
+    in the actor's outbox are fetched."""
+    if await on_booking_accept(fed, act, signer):
+        return
     await on_accept(fed, act, signer)
     await backfill(fed, signer)
+
+
+async def on_reject_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """A request for an offer declined (or a booking cancelled by its author), or a follow
+    refused."""
+    if await on_booking_reject(fed, act, signer):
+        return
+    await on_reject(fed, act, signer)
+
+
+async def on_create_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
+    """A message in a booking's conversation, a request by direct message, or an offer."""
+    if await on_booking_note(fed, act, signer):
+        return
+    if await on_direct_message(fed, act, signer):
+        return
+    await on_create(fed, act, signer)
 
 
 def inbox_handlers() -> dict[str, Handler]:
@@ -82,9 +115,10 @@ def inbox_handlers() -> dict[str, Handler]:
     return {
         "Follow": on_follow_any,
         "Accept": on_accept_and_backfill,
-        "Create": on_create,
+        "Create": on_create_any,
         "Announce": on_announce,
-        "Reject": on_reject,
+        "Offer": on_offer,
+        "Reject": on_reject_any,
         "Undo": on_undo,
         "Update": on_update,
         "Delete": on_delete,

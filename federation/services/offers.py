@@ -29,9 +29,12 @@ from federation.actors import fetch_actor
 from federation.collections import remote_pages
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
+from federation.services.bookings_expiry import expire_bookings
+from federation.services.bookings_offer_end import Ending, end_bookings
 from federation.services.directory import joined_inboxes, relay
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
+from models.bookings import Booking, BookingState
 from models.errors import Blocked, CoopubError, Malformed, NotFound
 from models.offers import Offer, OfferKind, OfferStatus
 
@@ -63,10 +66,10 @@ ALLOWED_STATUS = {
 
 
 async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:
-    author = await offer.author if offer.author_id else None
+    author = await LocalActor.get_or_none(id=offer.author_id) if offer.author_id else None
     if author is None:
         raise NotFound(f"{offer.ap_id} is not a local offer")
-    coop = await author.coop if author.coop_id else None
+    coop = await LocalActor.get_or_none(id=author.coop_id) if author.coop_id else None
     return offer_to_as(
         offer,
         followers=fed.urls.followers(author),
@@ -75,20 +78,34 @@ async def offer_document(fed: Federation, offer: Offer) -> dict[str, Any]:
     )
 
 
-async def _audience(fed: Federation, author: LocalActor) -> tuple[list[str], LocalActor | None]:
-    """The author's and the coop's followers, and the directories this instance joined."""
-    coop = await author.coop if author.coop_id else None
+async def _audience(
+    fed: Federation, author: LocalActor, offer: Offer
+) -> tuple[list[str], LocalActor | None]:
+    """The author's and the coop's followers, the directories this instance joined, and the
+    instances of remote members who booked the offer (their copy shows what is left)."""
+    coop = await LocalActor.get_or_none(id=author.coop_id) if author.coop_id else None
     inboxes = set(await follower_inboxes(fed, author)) | set(await joined_inboxes(fed))
     if coop:
         inboxes |= set(await follower_inboxes(fed, coop))
+    if offer.id is not None:
+        inboxes |= set(await _booker_inboxes(offer))
     return sorted(inboxes), coop
+
+
+async def _booker_inboxes(offer: Offer) -> list[str]:
+    bookers = await Booking.filter(offer_id=offer.id, booker_id=None).values_list(
+        "booker_uri", flat=True
+    )
+    if not bookers:
+        return []
+    return [a.delivery_inbox for a in await RemoteActor.filter(ap_id__in=set(bookers))]
 
 
 async def _send(
     fed: Federation, author: LocalActor, offer: Offer, kind: Literal["Create", "Update", "Delete"]
 ) -> None:
     """Send Create/Update/Delete of ``offer``; on Create the coop announces it too."""
-    inboxes, coop = await _audience(fed, author)
+    inboxes, coop = await _audience(fed, author, offer)
     author_id = fed.urls.actor(author)
     cc = [fed.urls.followers(author)]
     now = datetime.now(UTC)
@@ -135,7 +152,7 @@ async def create_offer(
     described = _checked(offer, language)
     local_uuid = str(uuid.uuid4())
     now = datetime.now(UTC)
-    coop = await author.coop if author.coop_id else None
+    coop = await LocalActor.get_or_none(id=author.coop_id) if author.coop_id else None
     async with in_transaction():
         created = await Offer.create(
             ap_id=fed.urls.offer(local_uuid),
@@ -191,8 +208,30 @@ async def set_status(
     if offer.status in CLOSED_STATES and status != offer.status:
         current = OfferStatus(offer.status).value
         raise OfferRefused(OfferError("status", "already_closed", {"status": current}))
+    if status != offer.status:
+        await _check_not_held(offer, status)
     offer.status = status
-    return await _save_and_update(fed, author, offer)
+    async with in_transaction():
+        if status in ENDINGS:
+            await end_bookings(fed, offer.id, ENDINGS[status])
+        return await _save_and_update(fed, author, offer)
+
+
+ENDINGS: dict[OfferStatus, Ending] = {
+    OfferStatus.CLOSED: "closed",
+    OfferStatus.CANCELLED: "cancelled",
+}
+
+
+async def _check_not_held(offer: Offer, status: OfferStatus) -> None:
+    """A delivery job assigned through a booking moves with its courier's reports: reopening
+    it would assign it twice. Before pickup its author may still close or cancel it (the
+    courier is told); once picked up, only delivered or failed ends it."""
+    if offer.kind != OfferKind.DELIVERY_JOB:
+        return
+    held = await Booking.filter(offer_id=offer.id, state=BookingState.ACCEPTED).first()
+    if held is not None and (held.progress is not None or status not in ENDINGS):
+        raise OfferRefused(OfferError("status", "held_by_booking", {}))
 
 
 async def _save_and_update(fed: Federation, author: LocalActor, offer: Offer) -> Offer:
@@ -204,8 +243,22 @@ async def _save_and_update(fed: Federation, author: LocalActor, offer: Offer) ->
     return offer
 
 
+async def publish_offer_change(fed: Federation, offer_id: int) -> Offer | None:
+    """The offer as it is now (seats left, full, assigned, delivered…) to everyone who has a
+    copy: its ``Update``, whose text states the status and what is left. For changes already
+    written (a booking decided, cancelled, a job's progress)."""
+    offer = await Offer.get_or_none(id=offer_id)
+    if offer is None or offer.author_id is None:
+        return None
+    author = await LocalActor.get(id=offer.author_id)
+    await _refresh_outbox(fed, offer)
+    await _send(fed, author, offer, "Update")
+    return offer
+
+
 async def delete_offer(fed: Federation, author: LocalActor, offer: Offer) -> None:
     async with in_transaction():
+        await end_bookings(fed, offer.id, "deleted")
         await _send(fed, author, offer, "Delete")
         await Activity.filter(object_uri=offer.ap_id, type__in=("Create", "Announce")).delete()
         await offer.delete()
@@ -220,13 +273,16 @@ async def expire_offers(fed: Federation) -> int:
         local_uuid__not_isnull=True,
         expires_at__lt=now,
         status__in=[OfferStatus.OPEN, OfferStatus.FULL],
-    ).prefetch_related("author")
+    )
     for offer in due:
+        author = await LocalActor.get_or_none(id=offer.author_id) if offer.author_id else None
+        if author is None:
+            continue
         offer.status = OfferStatus.EXPIRED
-        await _save_and_update(fed, offer.author, offer)
+        await _save_and_update(fed, author, offer)
         count += 1
     count += await Offer.filter(local_uuid__isnull=True, expires_at__lt=now).delete()
-    return count
+    return count + await expire_bookings(fed)
 
 
 # --- remote offers ------------------------------------------------------------------------

@@ -2,18 +2,21 @@
 
 "Near a place" uses the (latitude, longitude) indexes through a bounding box, then the exact
 great-circle distance. A place name is looked up among the places offers already mention; no
-external geocoding service is ever called.
+external geocoding service is ever called. The dispatch board (``dispatch.py``) filters by
+the same ``Area`` and reads its pages the same way (``first_matching``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from activitypub.offer_errors import CodedRefusal, OfferError
 from activitypub.offers import distance_km
@@ -166,6 +169,58 @@ async def search_offers(params: SearchParams) -> list[Offer]:
             | Q(place_name__icontains=params.text)
             | Q(dest_name__icontains=params.text)
         )
+    area = await area_of(params)
+    if area is None:
+        return await query.order_by("starts_at", "id").offset(params.offset).limit(params.limit)
+    ordered = query.filter(area.box()).order_by("starts_at", "id")
+    return await first_matching(ordered, area.contains, params.offset, params.limit)
+
+
+@dataclass(frozen=True)
+class Area:
+    """A circle around a point: offers whose first or last place lies in it."""
+
+    latitude: float
+    longitude: float
+    radius_km: float
+
+    def box(self) -> Q:
+        """The bounding box of the circle, on the (latitude, longitude) indexes of the first
+        and of the last place: a superset of the circle, narrowed by ``contains``."""
+        lat, lon = self.latitude, self.longitude
+        dlat = self.radius_km / 111.0
+        dlon = self.radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+        box = Q(
+            latitude__gte=lat - dlat,
+            latitude__lte=lat + dlat,
+            longitude__gte=lon - dlon,
+            longitude__lte=lon + dlon,
+        )
+        dest_box = Q(
+            dest_latitude__gte=lat - dlat,
+            dest_latitude__lte=lat + dlat,
+            dest_longitude__gte=lon - dlon,
+            dest_longitude__lte=lon + dlon,
+        )
+        return box | dest_box
+
+    def contains(self, offer: Offer) -> bool:
+        """The exact great-circle test."""
+        points: list[Any] = [
+            (offer.latitude, offer.longitude),
+            (offer.dest_latitude, offer.dest_longitude),
+        ]
+        return any(
+            p[0] is not None
+            and p[1] is not None
+            and distance_km(self.latitude, self.longitude, p[0], p[1]) <= self.radius_km
+            for p in points
+        )
+
+
+async def area_of(params: SearchParams) -> Area | None:
+    """The area asked for (coordinates, or a place name already known from offers), or None;
+    ``InvalidSearch`` for a place nobody mentions."""
     center: tuple[float, float] | None = None
     if params.latitude is not None and params.longitude is not None:
         center = (params.latitude, params.longitude)
@@ -173,50 +228,28 @@ async def search_offers(params: SearchParams) -> list[Offer]:
         center = await resolve_place(params.place)
         if center is None:
             raise InvalidSearch("place", "unknown_place")
-    if center is None:
-        return await query.order_by("starts_at", "id").offset(params.offset).limit(params.limit)
-    lat, lon = center
-    dlat = params.radius_km / 111.0
-    dlon = params.radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
-    box = Q(
-        latitude__gte=lat - dlat,
-        latitude__lte=lat + dlat,
-        longitude__gte=lon - dlon,
-        longitude__lte=lon + dlon,
-    )
-    dest_box = Q(
-        dest_latitude__gte=lat - dlat,
-        dest_latitude__lte=lat + dlat,
-        dest_longitude__gte=lon - dlon,
-        dest_longitude__lte=lon + dlon,
-    )
-    # The box is a superset of the circle: read it in time order, a page at a time (never the
-    # whole box: Tortoise builds every row of a query), and keep the exact matches.
-    ordered = query.filter(box | dest_box).order_by("starts_at", "id")
+    return Area(center[0], center[1], params.radius_km) if center is not None else None
+
+
+async def first_matching(
+    ordered: QuerySet[Offer], keep: Callable[[Offer], bool], offset: int, limit: int
+) -> list[Offer]:
+    """The page (``offset``, ``limit``) of the offers of ``ordered`` that ``keep`` accepts: a
+    test the database cannot make (the exact distance; a field inside ``details``). Read a page
+    at a time, in order, never the whole query (Tortoise builds every row of a query)."""
     found: list[Offer] = []
-    skipped, start, page_size = 0, 0, 2 * (params.offset + params.limit)
+    skipped, start, page_size = 0, 0, 2 * (offset + limit)
     while True:
         page = await ordered.offset(start).limit(page_size)
         for offer in page:
-            if not _within(offer, lat, lon, params.radius_km):
+            if not keep(offer):
                 continue
-            if skipped < params.offset:
+            if skipped < offset:
                 skipped += 1
                 continue
             found.append(offer)
-            if len(found) >= params.limit:
+            if len(found) >= limit:
                 return found
         if len(page) < page_size:
             return found
         start += page_size
-
-
-def _within(offer: Offer, lat: float, lon: float, radius: float) -> bool:
-    points: list[Any] = [
-        (offer.latitude, offer.longitude),
-        (offer.dest_latitude, offer.dest_longitude),
-    ]
-    return any(
-        p[0] is not None and p[1] is not None and distance_km(lat, lon, p[0], p[1]) <= radius
-        for p in points
-    )

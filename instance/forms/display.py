@@ -12,7 +12,9 @@ from jinja2.runtime import Context
 from activitypub.offer_errors import OfferError
 from activitypub.offer_schema import WEEKDAYS, zone
 from instance.forms.labels import (
+    BOOKING_STATE_LABELS,
     KIND_LABELS,
+    PROGRESS_LABELS,
     PURPOSE_LABELS,
     SHORT_PURPOSE,
     STATUS_LABELS,
@@ -67,6 +69,16 @@ def weekday_label(ctx: Context, day: str) -> str:
 
 
 @pass_context
+def booking_state_label(ctx: Context, state: str) -> str:
+    return _gettext(ctx)(BOOKING_STATE_LABELS.get(state, state))
+
+
+@pass_context
+def progress_label(ctx: Context, progress: str) -> str:
+    return _gettext(ctx)(PROGRESS_LABELS.get(progress, progress))
+
+
+@pass_context
 def error_message(ctx: Context, problem: OfferError | str) -> str:
     """A coded problem, or (elsewhere on the pages) a fixed message, translated."""
     if isinstance(problem, OfferError):
@@ -75,7 +87,8 @@ def error_message(ctx: Context, problem: OfferError | str) -> str:
 
 
 def register_template_helpers(env: Environment) -> None:
-    """Labels and local times for the templates (offer page, forms, search, my offers)."""
+    """Labels and local times for the templates (offer page, forms, search, my offers,
+    bookings)."""
     env.filters["when"] = when
     env.globals.update(
         kind_label=kind_label,
@@ -83,6 +96,8 @@ def register_template_helpers(env: Environment) -> None:
         status_label=status_label,
         vehicle_label=vehicle_label,
         weekday_label=weekday_label,
+        booking_state_label=booking_state_label,
+        progress_label=progress_label,
         error_message=error_message,
         weekdays=WEEKDAYS,
     )

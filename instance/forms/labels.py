@@ -40,6 +40,18 @@ STATUS_LABELS = {
     "delivered": "Delivered",
     "failed": "Failed",
 }
+BOOKING_STATE_LABELS = {
+    "requested": "Waiting for an answer",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "expired": "Expired",
+    "cancelled": "Cancelled",
+    "done": "Done",
+    "not_happened": "Didn't happen",
+}
+BOOKING_STATE_WORDS = {**BOOKING_STATE_LABELS, "not_happened": "Over (it didn't happen)"}
+"""A state as a refusal's sentence says it ("This booking is %(state)s")."""
+PROGRESS_LABELS = {"picked_up": "Picked up", "delivered": "Delivered", "failed": "Failed"}
 VEHICLE_LABELS = {"bike": "Bike", "cargo_bike": "Cargo bike", "van": "Van"}
 WEEKDAY_LABELS = {
     "mon": "Mon",
@@ -64,8 +76,10 @@ SEARCH_LABELS = {
     "min_seats": "Seats or guests, at least",
     "min_guests": "Seats or guests, at least",
     "min_quantity": "Seats or guests, at least",
+    "vehicle": "Vehicle needed",  # the dispatch board's filter
 }
-"""The search parameters a refusal names, as the search page labels them."""
+"""The search parameters a refusal names, as the search page (and the dispatch board) labels
+them."""
 
 
 def timezone_choices(current: str) -> tuple[tuple[str, str], ...]:

@@ -10,21 +10,33 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from activitypub.offer_errors import OfferError
-from instance.forms.labels import KIND_LABELS, SEARCH_LABELS, STATUS_LABELS
+from instance.forms.labels import (
+    BOOKING_STATE_WORDS,
+    KIND_LABELS,
+    PROGRESS_LABELS,
+    SEARCH_LABELS,
+    STATUS_LABELS,
+)
 from models.errors import CoopubError
 
 Gettext = Callable[[str], str]
-NAMED = {"kind": KIND_LABELS, "status": STATUS_LABELS}
+NAMED = {
+    "kind": KIND_LABELS,
+    "status": STATUS_LABELS,
+    "state": BOOKING_STATE_WORDS,
+    "progress": PROGRESS_LABELS,
+}
 
 
-def translate(problem: OfferError, gettext: Gettext) -> str:
-    """The problem in the page's language."""
+def translate(problem: OfferError, gettext: Gettext, **shown: str) -> str:
+    """The problem in the page's language (``shown``: parameters already put in words, such
+    as dates in the reader's time zone)."""
     names = {
         key: gettext(NAMED[key][value]).lower()
         for key, value in problem.params.items()
         if key in NAMED and value in NAMED[key]
     }
-    return problem.message(gettext, **names)
+    return problem.message(gettext, **{**names, **shown})
 
 
 def translate_message(message: str, gettext: Gettext) -> str:

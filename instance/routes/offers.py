@@ -8,9 +8,8 @@ from starlette.responses import Response
 from activitypub.jsonld import PUBLIC_NAMES, bundled
 from federation.services import offers as service
 from instance.negotiation import AS2Response, wants_as2
-from instance.offer_view import offer_to_api
 from instance.routes.actors import require_signed_fetch
-from instance.templating import render
+from instance.routes.bookings_web import offer_html
 from models.errors import NotFound
 
 
@@ -20,12 +19,7 @@ async def offer_page(request: Request) -> Response:
     if wants_as2(request):
         await require_signed_fetch(request)
         return AS2Response(await service.offer_document(fed, offer))
-    return render(
-        request,
-        "offer.html",
-        {"offer": offer_to_api(fed, offer)},
-        headers={"Vary": "Accept, Accept-Language, Cookie"},
-    )
+    return await offer_html(request, offer)  # with the booking form, for members
 
 
 async def contexts(request: Request) -> Response:

@@ -11,11 +11,18 @@
 //
 // Control API (unauthenticated JSON, same port):
 //   GET  /_control/state     -> {followers: [actorId], following: {actorId: "pending"|"accepted"|"rejected"},
-//                                received: [{type, id, actor, json}], plus debugging extras:
+//                                received: [{type, id, actor, json, note}], plus debugging extras:
+//                                (note: a Create's Note as Fedify parsed it: {id, inReplyTo, to, cc,
+//                                mentions: [{href, name}], content}, else null)
 //                                followersDetail, followingDetail, inboxRequests, requests, outgoing, errors}
 //   POST /_control/follow    {target: "acct:u@host:port" | "u@host:port" | actor URL} -> {followId, target}
 //   POST /_control/unfollow  {target} -> {undoId, followId, target}
 //   POST /_control/publish   {content: "<p>html</p>"} -> {id, activityId, recipients}
+//   POST /_control/dm        {to: handle | actor URL, text: "plain text", inReplyTo?: URL,
+//                             content?: "<p>html</p>"} -> {id, activityId, to}
+//                            A direct message as Mastodon sends one: Create{Note} `to` that
+//                            actor alone, no cc, a Mention tag, content starting with the
+//                            mention (`content` replaces the generated HTML).
 //   POST /_control/lookup    {target} -> {object: <JSON-LD>, document: <raw fetched JSON>}
 //   POST /_control/clear     -> forget received/requests/outgoing/errors (keeps follows)
 // Errors are {error: "message"} with a 4xx/5xx status.
@@ -39,6 +46,7 @@ import {
   Endpoints,
   Follow,
   generateCryptoKeyPair,
+  Mention,
   InProcessMessageQueue,
   isActor,
   MemoryKvStore,
@@ -224,6 +232,25 @@ federation.setObjectDispatcher(
   },
 );
 
+/** A Create's Note as Fedify reads it (what a Mastodon-like server would show). */
+async function readNote(ctx, activity) {
+  if (!(activity instanceof Create)) return null;
+  const object = await getObjectSafe(ctx, activity);
+  if (!(object instanceof Note)) return null;
+  const mentions = [];
+  for await (const tag of object.getTags({ contextLoader: ctx.contextLoader })) {
+    if (tag instanceof Mention) mentions.push({ href: tag.href?.href ?? null, name: tag.name?.toString() ?? null });
+  }
+  return {
+    id: object.id?.href ?? null,
+    inReplyTo: object.replyTargetId?.href ?? null,
+    to: object.toIds.map((u) => u.href),
+    cc: object.ccIds.map((u) => u.href),
+    mentions,
+    content: object.content?.toString() ?? null,
+  };
+}
+
 async function recordActivity(ctx, activity) {
   let json = null;
   try {
@@ -232,11 +259,18 @@ async function recordActivity(ctx, activity) {
     json = { error: `toJsonLd failed: ${e}` };
   }
   const type = typeof json?.type === "string" ? json.type : activity.constructor.name;
+  let note = null;
+  try {
+    note = await readNote(ctx, activity);
+  } catch (e) {
+    note = { error: `reading the note failed: ${e}` };
+  }
   pushBounded(received, {
     type,
     id: activity.id?.href ?? null,
     actor: activity.actorId?.href ?? null,
     json,
+    note,
     at: new Date().toISOString(),
   });
 }
@@ -494,6 +528,52 @@ const control = {
       preferSharedInbox: true,
     });
     return { id: noteId.href, activityId: create.id.href, recipients: followers.size };
+  },
+
+  "POST /_control/dm": async (ctx, body) => {
+    if (typeof body.text !== "string" && typeof body.content !== "string") {
+      throw new HttpError(400, "missing 'text' (or 'content')");
+    }
+    const recipient = await lookupActor(ctx, body.to);
+    let replyTarget = null;
+    if (body.inReplyTo != null) {
+      try {
+        replyTarget = new URL(body.inReplyTo);
+      } catch {
+        throw new HttpError(400, `'inReplyTo' is not a URL: ${body.inReplyTo}`);
+      }
+    }
+    const username = recipient.preferredUsername ?? "";
+    const handle = `@${username}@${recipient.id.host}`;
+    const escape = (t) =>
+      t.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+    const content = body.content ??
+      `<p><span class="h-card" translate="no"><a href="${escape(recipient.id.href)}" ` +
+        `class="u-url mention">@<span>${escape(username)}</span></a></span> ${escape(body.text)}</p>`;
+    const me = ctx.getActorUri(IDENTIFIER);
+    const noteId = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    const published = Temporal.Now.instant();
+    const note = new Note({
+      id: noteId,
+      attribution: me,
+      to: recipient.id,
+      replyTarget,
+      content,
+      mediaType: "text/html",
+      tags: [new Mention({ href: recipient.id, name: handle })],
+      url: noteId,
+      published,
+    });
+    notes.set(noteId.href, note);
+    const create = new Create({
+      id: new URL(`${noteId.href}/activity`),
+      actor: me,
+      to: recipient.id,
+      object: note,
+      published,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, recipient, create);
+    return { id: noteId.href, activityId: create.id.href, to: recipient.id.href };
   },
 
   "POST /_control/lookup": async (ctx, body) => {

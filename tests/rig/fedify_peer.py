@@ -296,6 +296,19 @@ class FedifyPeer:
         """Publish a public Note to the peer's followers; ``{"id", "activityId"}``."""
         return await self._call("POST", "/_control/publish", {"content": content})
 
+    async def dm(
+        self, to: str, text: str, *, in_reply_to: str | None = None, content: str | None = None
+    ) -> dict:
+        """Send a direct message as Mastodon does: ``Create{Note}`` to ``to`` (a handle or an
+        actor URL) alone, a ``Mention`` tag, the text after the mention, ``inReplyTo`` when
+        given (``content``: HTML sent as is instead). ``{"id", "activityId", "to"}``."""
+        body: dict[str, Any] = {"to": to, "text": text}
+        if in_reply_to is not None:
+            body["inReplyTo"] = in_reply_to
+        if content is not None:
+            body["content"] = content
+        return await self._call("POST", "/_control/dm", body)
+
     async def lookup(self, target: str) -> dict:
         """Signed GET of a remote object; ``{"object": <json-ld>, "document": <raw>}``."""
         return await self._call("POST", "/_control/lookup", {"target": target})
@@ -340,3 +353,33 @@ class FedifyPeer:
 
 class _AddressInUse(RuntimeError):
     pass
+
+
+PUBLIC = {"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"}
+
+
+def _audience(doc: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for key in ("to", "cc"):
+        value = doc.get(key)
+        found.update([value] if isinstance(value, str) else value or [])
+    return found
+
+
+def direct_messages(state: dict[str, Any], sender: str) -> list[dict[str, Any]]:
+    """The non-public ``Create{Note}`` bodies ``sender`` POSTed to the peer's inboxes, as sent
+    (raw JSON, oldest first), each only once (a retried delivery is the same activity)."""
+    found: dict[str, dict[str, Any]] = {}
+    for request in state.get("inboxRequests", []):
+        body = request.get("body")
+        if (
+            isinstance(body, dict)
+            and body.get("type") == "Create"
+            and body.get("actor") == sender
+            and isinstance(body.get("object"), dict)
+            and body["object"].get("type") == "Note"
+            and request.get("status", 500) < 300
+            and not PUBLIC & (_audience(body) | _audience(body["object"]))
+        ):
+            found.setdefault(str(body.get("id")), body)
+    return list(found.values())
