@@ -9,22 +9,40 @@ from __future__ import annotations
 from typing import Any
 
 from activitypub.urls import PUBLIC_ALIASES
+from activitypub.wire import MAX_URL
 from models.errors import Malformed
 
 
+def _reference(value: Any) -> str | None:
+    """The id a single reference names: ``"x"`` or ``{"id": "x"}`` (any length)."""
+    ident = (value.get("id") or value.get("href")) if isinstance(value, dict) else value
+    return ident if isinstance(ident, str) and ident else None
+
+
 def first_id(value: Any) -> str | None:
-    """The id of a reference: ``"x"``, ``{"id": "x"}`` or the first of a list of those."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, dict):
-        ident = value.get("id") or value.get("href")
-        return ident if isinstance(ident, str) and ident else None
+    """The id of a reference: ``"x"``, ``{"id": "x"}`` or the first of a list of those.
+
+    An id longer than ``MAX_URL`` is read as absent: no column holds it, so it names nothing we
+    keep or could look up (the inbox refuses such activities at once, ``oversized_ids``)."""
     if isinstance(value, list):
         for item in value:
             found = first_id(item)
             if found:
                 return found
-    return None
+        return None
+    ident = _reference(value)
+    return ident if ident is not None and len(ident) <= MAX_URL else None
+
+
+def oversized_ids(raw: dict[str, Any], keys: tuple[str, ...] = ("id", "actor", "object")) -> bool:
+    """Whether a reference under ``keys`` (or the embedded object's ``id``) is longer than
+    ``MAX_URL``: refused at the edge rather than stored to be dropped later."""
+    embedded = raw.get("object")
+    values = [raw.get(k) for k in keys]
+    if isinstance(embedded, dict):
+        values.append(embedded.get("id"))
+    refs = [r for v in values for r in (v if isinstance(v, list) else [v])]
+    return any(len(ident or "") > MAX_URL for ident in map(_reference, refs))
 
 
 def all_ids(value: Any) -> list[str]:
@@ -51,7 +69,7 @@ class APObject:
     @property
     def id(self) -> str | None:
         ident = self.raw.get("id")
-        return ident if isinstance(ident, str) and ident else None
+        return ident if isinstance(ident, str) and 0 < len(ident) <= MAX_URL else None
 
     @property
     def types(self) -> list[str]:

@@ -80,9 +80,11 @@ def _loads_as_public_key(pem: str) -> bool:
 
 
 def _pick_key(obj: APObject) -> tuple[str | None, str | None]:
-    """The actor's own key: a ``publicKey`` (object or list) whose owner is the actor.
+    """The actor's own key: a ``publicKey`` (object or list) whose ``owner`` is the actor.
 
-    The key id must be on the actor's host: keys are looked up by id in the cache, so an actor
+    A key that names no owner, or another owner, is not the actor's (a key belongs to whoever
+    its ``owner`` says; publishing someone else's would let one actor speak for another). The
+    key id must be on the actor's host: keys are looked up by id in the cache, so an actor
     claiming another's key id would shadow it. A PEM that does not load raises Malformed rather
     than being cached, which would replace a working key with a dead one (Mastodon's own test
     fixture ``mastodon-update.json`` carries such a key).
@@ -93,9 +95,9 @@ def _pick_key(obj: APObject) -> tuple[str | None, str | None]:
     for key in candidates:
         if not isinstance(key, dict):
             continue
-        owner = first_id(key.get("owner")) or obj.id
+        owner = first_id(key.get("owner"))
         pem = key.get("publicKeyPem")
-        if owner != obj.id or not isinstance(pem, str) or not pem.strip():
+        if owner is None or owner != obj.id or not isinstance(pem, str) or not pem.strip():
             continue
         key_id = key.get("id") if isinstance(key.get("id"), str) else None
         if key_id is not None and host_of(key_id) != host_of(obj.id or ""):

@@ -16,6 +16,7 @@ from typing import Any
 from pyld import jsonld
 from pyld.jsonld import JsonLdError
 
+from activitypub.wire import reading
 from models.errors import Malformed
 
 CONTEXT_DIR = Path(__file__).parent / "contexts"
@@ -65,11 +66,12 @@ def compact(document: dict[str, Any], context: list[Any] | None = None) -> dict[
     doc = dict(document)
     doc.setdefault("@context", AS2)  # Gancio and others send no @context: assume AS2
     try:
-        expanded = jsonld.expand(doc, {"documentLoader": _loader})
-        compacted: dict[str, Any] = jsonld.compact(
-            expanded, {"@context": context}, {"documentLoader": _loader}
-        )
+        with reading("JSON-LD"):  # pyld recurses per level, and trusts term values' types
+            expanded = jsonld.expand(doc, {"documentLoader": _loader})
+            compacted: dict[str, Any] = jsonld.compact(
+                expanded, {"@context": context}, {"documentLoader": _loader}
+            )
     except JsonLdError as exc:
-        raise Malformed(f"invalid JSON-LD: {exc}") from exc
+        raise Malformed(f"invalid JSON-LD: {str(exc)[:300]}") from exc
     compacted.pop("@context", None)
     return compacted

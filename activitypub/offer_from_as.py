@@ -24,10 +24,13 @@ from activitypub.offer_model import offer_fields
 from activitypub.offer_schema import OFFER_DESCRIPTION, SECTION
 from activitypub.offer_to_as import WIRE_KIND
 from activitypub.urls import PUBLIC_ALIASES, host_of, link_on_host
+from activitypub.wire import MAX_URL, reading
 from models.errors import Malformed
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 KIND_OF_WIRE = {v: k for k, v in WIRE_KIND.items()}
+MAX_AVAILABLE = 100
+"""What is left of an offer without a total (a delivery job): at most what a total may be."""
 
 
 def _first(value: Any) -> Any:
@@ -44,7 +47,7 @@ def _num(value: Any) -> float | None:
         value = value.get("@value", value.get("hasNumericalValue"))
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past 1e308
         return None
     return number if math.isfinite(number) else None
 
@@ -55,7 +58,11 @@ def _int(value: Any) -> int | None:
 
 
 def _text(value: Any, limit: int) -> str:
-    return str(_first(value) or "")[:limit]
+    """Text cut at ``limit``; a value that is not text (a number, an object) is absent."""
+    value = _first(value)
+    if isinstance(value, dict):  # a JSON-LD value object ({"@value": …, "@language": …})
+        value = value.get("@value")
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def _time(value: Any, name: str, *, required: bool = False) -> datetime | None:
@@ -68,9 +75,9 @@ def _time(value: Any, name: str, *, required: bool = False) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Malformed(f"bad {name}: {value!r}") from exc
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: year 9999 at UTC-23:59
+        raise Malformed(f"bad {name}: {str(value)[:100]!r}") from exc
 
 
 def _present(**values: Any) -> dict[str, Any]:
@@ -129,8 +136,10 @@ def _envelope(doc: dict[str, Any], author_uri: str) -> tuple[str, OfferKind, Pur
     if not {"Note", "Proposal"} & set(types):
         raise Malformed(f"offer type {types} is neither Note nor Proposal")
     offer_id = doc.get("id")
-    if not isinstance(offer_id, str) or host_of(offer_id) != host_of(author_uri):
-        raise Malformed("offer id missing or not on its author's host")
+    if not isinstance(offer_id, str) or len(offer_id) > MAX_URL:
+        raise Malformed("offer id missing or over 500 characters")
+    if host_of(offer_id) != host_of(author_uri):
+        raise Malformed("offer id not on its author's host")
     if first_id(doc.get("attributedTo")) != author_uri:
         raise Malformed("offer attributedTo is not the sender")
     if not {*_ids(doc.get("to")), *_ids(doc.get("cc"))} & PUBLIC_ALIASES:
@@ -233,6 +242,11 @@ def _description(doc: dict[str, Any], kind: OfferKind, purpose: Purpose) -> dict
 
 def as_to_offer_fields(raw: dict[str, Any], author_uri: str) -> dict[str, Any]:
     """Fields of a remote ``Offer`` from an incoming Note/Proposal; Malformed says why not."""
+    with reading("offer"):
+        return _offer_fields(raw, author_uri)
+
+
+def _offer_fields(raw: dict[str, Any], author_uri: str) -> dict[str, Any]:
     doc = compact(raw)
     offer_id, kind, purpose = _envelope(doc, author_uri)
     try:
@@ -240,10 +254,11 @@ def as_to_offer_fields(raw: dict[str, Any], author_uri: str) -> dict[str, Any]:
     except ValidationError as exc:
         problems = "; ".join(f"{p.field}: {p.message()}" for p in problems_of(exc))
         raise Malformed(f"offer refused: {problems}") from exc
-    available = _available(doc)
-    if available is not None and available < 0:
-        raise Malformed("negative available quantity")
     fields = offer_fields(offer, language="und", local=False)
+    available = _available(doc)
+    most = fields["quantity_total"] or MAX_AVAILABLE
+    if available is not None and not 0 <= available <= most:  # it goes into an int column
+        raise Malformed(f"available quantity {str(available)[:30]} outside 0..{most}")
     now = datetime.now(UTC)
     try:
         status = OfferStatus(str(_first(doc.get("status")) or "open"))
@@ -278,4 +293,6 @@ def _plain_text(doc: dict[str, Any]) -> str:
     content = _first(doc.get("content"))
     if isinstance(content, dict):
         content = content.get("@value")
-    return html.unescape(nh3.clean(str(content or ""), tags=set()))[:10_000]
+    if not isinstance(content, str):
+        return ""
+    return html.unescape(nh3.clean(content, tags=set()))[:10_000]

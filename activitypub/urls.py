@@ -59,6 +59,7 @@ PATHS: dict[str, str] = {
     "dispatch_home": "/dispatch",  # the board of the member's own coop
     "dispatch": "/coops/{name:str}/dispatch",  # a coop's dispatch board
     "dispatch_assign": "/coops/{name:str}/dispatch/assign",
+    "stylesheet": "/static/coopub.css",  # the pages' one stylesheet (no inline style: CSP)
     # operations
     "healthz": "/healthz",
     "metrics": "/metrics",

@@ -9,7 +9,8 @@ names (``openRegistrations``), so a view reads like the JSON it stands for.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
@@ -99,6 +100,23 @@ Finite = Annotated[float, AfterValidator(_finite)]
 Flag = Annotated[bool, BeforeValidator(none_is(False))]
 
 
+UNREADABLE = (RecursionError, OverflowError, ValueError, TypeError)
+"""What reading a hostile document can raise beyond our checks: too deep for a recursive
+library (pyld, nh3), a number past what a float or a date holds, a value of the wrong type."""
+
+
+@contextmanager
+def reading(what: str) -> Iterator[None]:
+    """The parsing boundary of a document from elsewhere: whatever it cannot be read as is
+    ``Malformed`` (one log line, never retried: ``federation/outcome.py``), not a traceback."""
+    try:
+        yield
+    except Malformed:
+        raise
+    except UNREADABLE as exc:
+        raise Malformed(f"{what} unreadable: {type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
 class View(BaseModel):
     """Base of every view: frozen, strict (``"45"`` is not a number), unknown keys ignored."""
 
@@ -107,10 +125,11 @@ class View(BaseModel):
     @classmethod
     def parse(cls, raw: Any) -> Self:
         """The view of a document read from elsewhere; ``Malformed`` says what is wrong."""
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            raise Malformed(f"{cls.__name__}: {describe(exc)}") from exc
+        with reading(cls.__name__):
+            try:
+                return cls.model_validate(raw)
+            except ValidationError as exc:
+                raise Malformed(f"{cls.__name__}: {describe(exc)}") from exc
 
 
 def describe(exc: ValidationError, limit: int = 3) -> str:

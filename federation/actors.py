@@ -1,7 +1,9 @@
 """Remote actors: fetched with a signed GET, cached with their keys, refreshed when stale.
 
 A failed signature check refetches the signer's key once (keys are rotated, rarely); a peer
-never has its key replaced by anything but a document fetched from its own host.
+never has its key replaced by anything but a document fetched from its own host. A key is the
+actor's only when its ``owner`` is the actor publishing it (``activitypub.convert``), and
+nothing is cached from a document that does not publish the key a request was signed with.
 """
 
 from __future__ import annotations
@@ -33,7 +35,19 @@ async def _fetch_document(fed: Federation, url: str) -> APObject:
 
 
 async def save_actor_document(doc: dict[str, Any]) -> RemoteActor:
+    return await _save(as_to_remote_actor_fields(doc))
+
+
+async def save_actor_update(doc: dict[str, Any]) -> RemoteActor:
+    """An actor's profile change, signed by itself: refused when the document no longer
+    publishes a key of its own (the key it signs with would be lost for a broken one)."""
     values = as_to_remote_actor_fields(doc)
+    if values["key_id"] is None:
+        raise Malformed(f"actor {values['ap_id']}: the update publishes no key of its own")
+    return await _save(values)
+
+
+async def _save(values: dict[str, Any]) -> RemoteActor:
     values["fetched_at"] = datetime.now(UTC)
     actor, _ = await RemoteActor.update_or_create(defaults=values, ap_id=values["ap_id"])
     return actor
@@ -68,14 +82,18 @@ async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) 
             return cached
     doc = await _fetch_document(fed, urldefrag(key_id).url)
     if not is_actor_document(doc.raw):
+        # A key document: its owner must be on its host, be served at its own id, and publish
+        # this very key as its own (Mastodon's FetchRemoteKeyService does the same).
         owner = doc.owner_id
         if not owner or host_of(owner) != host_of(key_id):
             raise Malformed(f"key {key_id} has no owner on its host")
         doc = await _fetch_document(fed, owner)
+        if doc.id != owner:
+            raise Malformed(f"key {key_id}: its owner {owner} is served as {doc.id}")
     elif doc.id != urldefrag(key_id).url:
         # GoToSocial serves a stub actor at the key URL; the full actor lives at its id.
         doc = await _fetch_document(fed, str(doc.id))
-    actor = await save_actor_document(doc.raw)
-    if actor.key_id != key_id:
-        raise Malformed(f"actor {actor.ap_id} does not publish key {key_id}")
-    return actor
+    values = as_to_remote_actor_fields(doc.raw)  # keeps only a key whose owner is the actor
+    if values["key_id"] != key_id:
+        raise Malformed(f"actor {values['ap_id']} does not publish key {key_id} as its own")
+    return await _save(values)

@@ -1,8 +1,9 @@
 """The persistent outgoing queue: publish (one transaction) and deliver (any number of workers).
 
-Rows are claimed with a short lease inside a transaction that uses ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, so several worker processes never send the same row twice. SQLite serialises
-transactions, which gives the same guarantee for its single process.
+Rows are claimed with a lease (``federation/queue.py``), renewed while the batch runs, so several
+worker processes never send the same row at the same time. Delivery is at least once: a worker
+killed between sending a row and recording it leaves the row to be sent again by another once
+the lease lapses (within ``lease_seconds``), and the receiver dedupes by activity id.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from activitypub.apobject import APObject
 from activitypub.urls import host_of
 from federation.context import Federation
 from federation.outcome import Outcome, is_retryable, next_attempt, outcome_of, parse_retry_after
-from federation.queue import claim_due, count_by_state
+from federation.queue import claimed, count_by_state
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.delivery import Delivery, DeliveryState, Host
@@ -76,11 +77,14 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
     """Send the deliveries that are due (at most one batch), optionally only those of one
     actor's activities; returns how many were tried."""
     filters = {} if actor is None else {"activity__actor_id": actor.id}
-    rows = await claim_due(
-        Delivery, DeliveryState.PENDING, fed.settings.worker_batch_size, **filters
-    )
-    if not rows:
-        return 0
+    async with claimed(Delivery, DeliveryState.PENDING, fed.settings, **filters) as rows:
+        if rows:
+            await _deliver_batch(fed, rows)
+    return len(rows)
+
+
+async def _deliver_batch(fed: Federation, rows: list[Delivery]) -> None:
+    """Send a claimed batch concurrently, ``per_host_concurrency`` at a time per host."""
     activity_ids = {r.activity_id for r in rows}
     activities = {
         a.id: a for a in await Activity.filter(id__in=activity_ids).prefetch_related("actor")
@@ -122,7 +126,6 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
     await asyncio.gather(*(run(r) for r in rows))
     if skipped:
         await _requeue_if_back(fed, skipped)
-    return len(rows)
 
 
 async def _requeue_if_back(fed: Federation, skipped: dict[str, list[int]]) -> None:

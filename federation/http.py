@@ -1,16 +1,13 @@
 """The outbound HTTP client: every request signed, every target address checked.
 
 Private, loopback and link-local targets are refused unless ``allow_private_addresses`` (tests,
-local networks). Redirects are followed by hand so each hop is checked again.
+local networks), and the connection goes to the address that was checked
+(``federation/addresses.py``). Redirects are followed by hand so each hop is checked again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import json
 import logging
-import socket
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -18,10 +15,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from activitypub.json_body import load_json
 from activitypub.urls import Urls
+from federation.addresses import PinnedBackend, PinnedTransport, any_address, is_public_ip
 from federation.settings import FederationSettings
 from federation.signatures import sign_request
-from models.errors import Malformed, NotFound, RemoteUnavailable, UnsafeAddress
+from models.errors import Malformed, NotFound, RemoteUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,49 +44,43 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 UNFRAMED = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
-def _is_public_ip(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 class FederationHttp:
     """One per process. Holds the connection pool, the policy and the User-Agent."""
 
-    def __init__(self, settings: FederationSettings, base_url: str) -> None:
+    def __init__(
+        self, settings: FederationSettings, base_url: str, backend: PinnedBackend | None = None
+    ) -> None:
+        """``backend`` resolves, checks and connects; by default the system resolver and the
+        policy of ``allow_private_addresses``."""
         self.settings = settings
         self.user_agent = f"coopub/{VERSION} (+{Urls(base_url).url('home')})"
+        if backend is None:
+            backend = PinnedBackend(
+                any_address if settings.allow_private_addresses else is_public_ip
+            )
         self._client = httpx.AsyncClient(
+            transport=PinnedTransport(
+                backend, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+            ),
             timeout=httpx.Timeout(settings.request_timeout_seconds),
             follow_redirects=False,
             headers={"User-Agent": self.user_agent},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def check_target(self, url: str) -> None:
-        """Refuse URLs that are not http(s) or that resolve to a non-public address."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise Malformed(f"not an http(s) URL: {url!r}", "Invalid URL")
-        if self.settings.allow_private_addresses:
-            return
-        host = parts.hostname
+    @staticmethod
+    def check_target(url: str) -> None:
+        """Refuse URLs that are not http(s). Where the name leads is checked when connecting
+        (``PinnedBackend``: resolved once, the checked address is the one connected to)."""
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host,
-                parts.port or (443 if parts.scheme == "https" else 80),
-                type=socket.SOCK_STREAM,
-            )
-        except socket.gaierror as exc:
-            raise RemoteUnavailable(f"cannot resolve {host}: {exc}") from exc
-        for info in infos:
-            address = str(info[4][0])
-            if not _is_public_ip(address):
-                raise UnsafeAddress(f"{host} resolves to non-public address {address}")
+            parts = urlsplit(url)
+            usable = parts.scheme in ("https", "http") and bool(parts.hostname)
+        except ValueError:  # "http://[": an unclosed IPv6 bracket, from a remote document
+            usable = False
+        if not usable:
+            raise Malformed(f"not an http(s) URL: {url[:200]!r}", "Invalid URL")
 
     async def request(
         self,
@@ -104,7 +97,7 @@ class FederationHttp:
         body is streamed and read up to ``max_bytes``: beyond, it is cut (``truncate``) or the
         request fails with ``Malformed``, and the rest is never downloaded."""
         for _ in range(MAX_REDIRECTS + 1):
-            await self.check_target(url)
+            self.check_target(url)
             all_headers = {"User-Agent": self.user_agent, **(headers or {})}
             if signer is not None:
                 all_headers = sign_request(
@@ -147,9 +140,9 @@ class FederationHttp:
         if content_type not in (*AS2_TYPES, "application/jrd+json", "application/xrd+xml"):
             raise Malformed(f"GET {url}: unexpected content type {content_type!r}")
         try:
-            return str(response.url), json.loads(response.content)
-        except ValueError as exc:
-            raise Malformed(f"GET {url}: invalid JSON") from exc
+            return str(response.url), load_json(response.content)  # depth, Unicode, numbers
+        except Malformed as exc:
+            raise Malformed(f"GET {url}: {exc}") from exc
 
     async def get_text(
         self, url: str, *, signer: Signer | None, accept: str = "text/plain"

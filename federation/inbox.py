@@ -7,7 +7,6 @@ one small handler per type. Unknown types are stored as ignored, never an error.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,13 +14,14 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
-from activitypub.apobject import APObject
+from activitypub.apobject import APObject, oversized_ids
+from activitypub.json_body import load_json
 from activitypub.urls import host_of
 from federation.actors import actor_for_key
 from federation.context import Federation, Handler
 from federation.delivery import host_answered
 from federation.outcome import Outcome, next_attempt, outcome_of
-from federation.queue import claim_due
+from federation.queue import claimed
 from federation.signature_parsing import ParsedSignature, parse_signature
 from federation.signatures import verify_signature
 from models.activities import InboxItem, InboxState
@@ -40,11 +40,11 @@ class Incoming:
 
 
 def parse_activity(body: bytes) -> APObject:
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Malformed(f"invalid JSON: {exc}", "Body is not valid JSON") from exc
-    activity = APObject(raw)
+    """The activity in ``body``, read with the limits of ``activitypub.json_body`` (depth,
+    Unicode, finite numbers) and with ids a column can hold; else ``Malformed`` (400)."""
+    activity = APObject(load_json(body))
+    if oversized_ids(activity.raw):
+        raise Malformed("an id over 500 characters", "Ids are at most 500 characters")
     if not activity.type:
         raise Malformed("activity without a type", "Activity has no type")
     if not activity.actor_id:
@@ -196,8 +196,9 @@ async def process_one(fed: Federation, item: InboxItem) -> None:
 
 
 async def process_due(fed: Federation) -> int:
-    """Process one batch of due inbox items; returns how many were handled."""
-    items = await claim_due(InboxItem, InboxState.PENDING, fed.settings.worker_batch_size)
-    for item in items:
-        await process_one(fed, item)
+    """Process one batch of due inbox items (their lease renewed meanwhile); returns how many
+    were handled."""
+    async with claimed(InboxItem, InboxState.PENDING, fed.settings) as items:
+        for item in items:
+            await process_one(fed, item)
     return len(items)

@@ -1,9 +1,20 @@
-"""Claiming due rows of a work table (deliveries, inbox items) safely across workers."""
+"""Claiming due rows of a work table (deliveries, inbox items) safely across workers.
+
+A claim is a lease: ``locked_until`` keeps other workers off the rows, and ``claim_token`` says
+whose they are. While a batch runs, a renewal task pushes the lease forward for the rows the
+batch still holds, so the lease can stay short (``lease_seconds``, a minute): a worker killed
+mid-batch leaves its rows to the others within that minute. A row sent just before such a death
+is sent again by the next worker: delivery is at least once, and receivers dedupe by activity id.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -13,9 +24,21 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from federation.settings import FederationSettings
+
+log = logging.getLogger(__name__)
+
 M = TypeVar("M", bound=Model)
 
-LEASE = timedelta(minutes=5)
+RENEWAL_TASK = "lease renewal"
+"""Name of the task that renews a running batch's lease (one per batch, stopped with it)."""
+
+
+def new_token() -> str:
+    """A claim token: this process's id, then random hex (32 characters, the column's size).
+
+    The prefix tells an operator (and the crash test) which process holds a row."""
+    return f"{os.getpid()}.{uuid.uuid4().hex}"[:32]
 
 
 async def count_by_state(model: type[Model], states: Iterable[str]) -> dict[str, int]:
@@ -26,16 +49,25 @@ async def count_by_state(model: type[Model], states: Iterable[str]) -> dict[str,
     return counts
 
 
-async def claim_due(model: type[M], pending: Any, limit: int, **filters: Any) -> list[M]:
-    """Lease up to ``limit`` due rows in state ``pending`` for this worker.
+async def claim_due(
+    model: type[M],
+    pending: Any,
+    limit: int,
+    *,
+    lease: timedelta,
+    token: str | None = None,
+    **filters: Any,
+) -> list[M]:
+    """Lease up to ``limit`` due rows in state ``pending`` for this worker, for ``lease``.
 
-    A lease (``locked_until``) keeps other workers off the rows and recovers them if this worker
-    dies. PostgreSQL reads the rows with ``FOR UPDATE SKIP LOCKED``, so concurrent workers on
-    several hosts take disjoint rows without waiting. SQLite cannot upgrade a read transaction to
-    a write when another process (the CLI, say) has committed meanwhile, so there the claim is a
-    single conditional ``UPDATE`` tagged with a token, then the rows carrying it are read.
+    PostgreSQL reads the rows with ``FOR UPDATE SKIP LOCKED``, so concurrent workers on several
+    hosts take disjoint rows without waiting. SQLite cannot upgrade a read transaction to a write
+    when another process (the CLI, say) has committed meanwhile, so there the claim is a single
+    conditional ``UPDATE`` tagged with the token, then the rows carrying it are read. Either way
+    every row returned carries ``token`` (a new one by default) as its ``claim_token``.
     """
     now = datetime.now(UTC)
+    token = token or new_token()
     due = model.filter(state=pending, next_attempt_at__lte=now, **filters).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     )
@@ -43,11 +75,10 @@ async def claim_due(model: type[M], pending: Any, limit: int, **filters: Any) ->
         ids = await due.order_by("next_attempt_at", "id").limit(limit).values_list("id", flat=True)
         if not ids:
             return []
-        token = uuid.uuid4().hex
         await (
             model.filter(id__in=list(ids), state=pending)
             .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-            .update(locked_until=now + LEASE, claim_token=token)
+            .update(locked_until=now + lease, claim_token=token)
         )
         return await model.filter(claim_token=token).order_by("next_attempt_at", "id")
     async with in_transaction():
@@ -57,5 +88,58 @@ async def claim_due(model: type[M], pending: Any, limit: int, **filters: Any) ->
             .select_for_update(skip_locked=True)
         )
         if rows:
-            await model.filter(id__in=[r.pk for r in rows]).update(locked_until=now + LEASE)
+            await model.filter(id__in=[r.pk for r in rows]).update(
+                locked_until=now + lease, claim_token=token
+            )
+    for row in rows:
+        row.update_from_dict({"locked_until": now + lease, "claim_token": token})
     return rows
+
+
+async def renew(model: type[Model], token: str, lease: timedelta) -> int:
+    """Extend the lease of the rows still held under ``token``; returns how many.
+
+    A row finished meanwhile (``locked_until`` cleared) or taken by another worker after the lease
+    lapsed (another token) is left alone."""
+    return await model.filter(claim_token=token, locked_until__isnull=False).update(
+        locked_until=datetime.now(UTC) + lease
+    )
+
+
+async def _keep_renewing(model: type[Model], token: str, lease: timedelta, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            held = await renew(model, token, lease)
+        except Exception as exc:  # the batch goes on; a lapsed lease only risks a resend
+            log.warning(
+                "lease not renewed",
+                extra={"table": model._meta.db_table, "error": str(exc) or repr(exc)},
+            )
+            continue
+        if not held:
+            return  # every row of the batch is finished
+
+
+@asynccontextmanager
+async def claimed(
+    model: type[M], pending: Any, settings: FederationSettings, **filters: Any
+) -> AsyncIterator[list[M]]:
+    """Claim a batch of due rows (``worker_batch_size``) and renew its lease every
+    ``lease_renew_seconds`` until the block ends, however it ends."""
+    lease, token = timedelta(seconds=settings.lease_seconds), new_token()
+    rows = await claim_due(
+        model, pending, settings.worker_batch_size, lease=lease, token=token, **filters
+    )
+    if not rows:
+        yield rows
+        return
+    renewing = asyncio.create_task(
+        _keep_renewing(model, token, lease, settings.lease_renew_seconds),
+        name=RENEWAL_TASK,
+    )
+    try:
+        yield rows
+    finally:
+        renewing.cancel()
+        await asyncio.wait([renewing])  # unlike awaiting it, never swallows our own cancel

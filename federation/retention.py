@@ -1,7 +1,8 @@
 """Purging finished background work, run by the worker's upkeep.
 
 Processed inbox items, delivered or failed deliveries and the non-public activities they carried
-are only kept for a while (``[retention]``); public activities are the outbox and stay. Rows are
+are only kept for a while (``[retention]``); public activities are the outbox and stay. Counts of
+failed logins past their ``expires_at`` (``[limits] login_forget_hours``) go too. Rows are
 deleted in batches of ``BATCH`` ids, each its own short statement, so a large table is never
 locked for long and the web server keeps answering meanwhile.
 """
@@ -19,6 +20,7 @@ from tortoise.models import Model
 from federation.context import Federation
 from models.activities import Activity, InboxItem, InboxState
 from models.delivery import Delivery, DeliveryState
+from models.login_failures import LoginFailure
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class Purged:
     inbox_items: int = 0
     deliveries: int = 0
     activities: int = 0
+    login_failures: int = 0
     more: bool = False
     """The batch limit was reached: more remains for the next upkeep."""
 
@@ -98,13 +101,16 @@ async def purge(
         batches, Delivery, state__in=finished_deliveries, created_at__lt=deliveries_before
     )
     activities, more_activities = await _delete_orphan_activities(batches, deliveries_before)
-    purged = Purged(inbox, deliveries, activities, more_inbox or more_deliveries or more_activities)
+    logins, more_logins = await _delete_batches(batches, LoginFailure, expires_at__lte=now)
+    more = more_inbox or more_deliveries or more_activities or more_logins
+    purged = Purged(inbox, deliveries, activities, logins, more)
     log.info(
         "retention purge",
         extra={
             "inbox_items": purged.inbox_items,
             "deliveries": purged.deliveries,
             "activities": purged.activities,
+            "login_failures": purged.login_failures,
             "more": purged.more,
         },
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Section(BaseModel):
@@ -38,6 +38,19 @@ class FederationSettings(Section):
     per_host_concurrency: int = Field(4, ge=1, le=64)
     worker_batch_size: int = Field(20, ge=1, le=1000)
     worker_poll_seconds: float = Field(1.0, gt=0, le=60)
+    lease_seconds: float = Field(60.0, ge=1, le=3600)
+    """How long a worker's claim on a queue row holds without renewal: a worker that dies leaves
+    its rows to the others after at most this long."""
+    lease_renew_seconds: float = Field(20.0, gt=0, le=1200)
+    """How often a worker renews the lease of the rows it is still working on."""
+
+    @field_validator("lease_renew_seconds")
+    @classmethod
+    def _renewed_within_lease(cls, value: float, info: ValidationInfo) -> float:
+        lease = info.data.get("lease_seconds")
+        if lease is not None and value >= lease:
+            raise ValueError(f"less than lease_seconds ({lease})")
+        return value
 
 
 class DirectorySettings(Section):

@@ -20,8 +20,10 @@ from federation.services.handlers import inbox_handlers
 from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error
+from instance.input_guard import RefuseNul
 from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
+from instance.rate_limits import ApiRateLimit, RateLimits
 from instance.routes import (
     actors,
     admin,
@@ -38,7 +40,9 @@ from instance.routes import (
     web,
     wellknown,
 )
+from instance.security_headers import SecurityHeaders
 from instance.sessions import middleware as session_middleware
+from instance.stylesheet import stylesheet
 from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
@@ -74,6 +78,7 @@ def routes() -> list[Route]:
     return [
         route("healthz", health.healthz, GET),
         route("metrics", health.metrics, GET),
+        route("stylesheet", stylesheet, GET),
         route("home", pages.home),
         # the member's pages, before /offers/{uuid} and the actor paths
         route("login", web.login_page, GET),
@@ -175,14 +180,23 @@ def create_app(
 
     metrics = RequestMetrics()
     observer = Middleware(RequestObserver, metrics=metrics, access_log=config.server.access_log)
+    limits = RateLimits.from_settings(config.limits)
     app = Starlette(
         routes=routes(),
-        middleware=[observer, *session_middleware(config), Middleware(PendingRequests)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            observer,
+            Middleware(RefuseNul),
+            Middleware(ApiRateLimit, limits=limits),
+            *session_middleware(config),
+            Middleware(PendingRequests),
+        ],
         exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
         lifespan=None if fed else lifespan,
     )
     app.state.config = config
     app.state.metrics = metrics
+    app.state.limits = limits
     if fed:
         app.state.fed = fed
     return app

@@ -83,7 +83,7 @@ async def local_actor(name: str, *, kind: ActorKind | None = None) -> LocalActor
 
 async def send_now(fed: Federation, actor: LocalActor) -> None:
     """Deliver what ``actor`` just published from this process, so the command can report the
-    outcome; a running worker would send it too (rows are claimed, never sent twice)."""
+    outcome; a running worker would send it too (rows are claimed: one sender at a time)."""
     while await deliver_due(fed, actor=actor):
         pass
 

@@ -137,6 +137,34 @@ class MetricsSettings(Section):
     """Bearer token that opens ``/metrics`` to non-loopback clients; empty: loopback only."""
 
 
+class LimitSettings(Section):
+    """Rate limits (429 with ``Retry-After``). The request buckets are kept in memory by each
+    web process (N processes: N times the limit); login failures are kept in the database, so
+    a lockout holds across processes and restarts. A ``per_minute`` of 0 turns a limit off."""
+
+    inbox_per_minute: float = Field(600.0, ge=0, le=1_000_000)
+    """Activities accepted per verified remote host (the signer's host)."""
+    inbox_burst: int = Field(1200, ge=1, le=1_000_000)
+    refused_per_minute: float = Field(60.0, ge=0, le=1_000_000)
+    """Requests refused before they could be verified, per client address: inbox posts with a
+    bad signature or body, API calls with an unknown token. Past it, the address is answered
+    429 before any work (no key fetched, nothing parsed)."""
+    refused_burst: int = Field(120, ge=1, le=1_000_000)
+    api_per_minute: float = Field(300.0, ge=0, le=1_000_000)
+    """API requests per token (per client address for calls without a token)."""
+    api_burst: int = Field(300, ge=1, le=1_000_000)
+    login_account_failures: int = Field(5, ge=1, le=10_000)
+    """Wrong passwords for one account before it is locked."""
+    login_address_failures: int = Field(20, ge=1, le=10_000)
+    """Wrong passwords from one client address (any account) before it is locked."""
+    login_lock_seconds: float = Field(60.0, gt=0, le=86_400)
+    """The first lock; each further failure after a lock doubles it."""
+    login_lock_max_seconds: float = Field(3600.0, gt=0, le=7 * 86_400)
+    """The longest lock (never shorter than the first)."""
+    login_forget_hours: float = Field(24.0, gt=0, le=8760)
+    """Failures older than this are forgotten (the worker's upkeep deletes them)."""
+
+
 class Config(Section):
     instance: InstanceSettings
     database: DatabaseSettings = DatabaseSettings()
@@ -146,6 +174,7 @@ class Config(Section):
     organization: OrganizationSettings = OrganizationSettings()
     retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
+    limits: LimitSettings = LimitSettings()
     _path: Path | None = PrivateAttr(default=None)
 
     @property

@@ -31,6 +31,7 @@ from models.errors import (
     Malformed,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     RemoteUnavailable,
     SignatureInvalid,
 )
@@ -51,6 +52,7 @@ STATUS: dict[type[CoopubError], int] = {
     Blocked: 403,
     Conflict: 409,
     RemoteUnavailable: 502,
+    RateLimited: 429,
     CoopubError: 500,
 }
 
@@ -120,7 +122,10 @@ async def on_coopub_error(request: Request, exc: Exception) -> Response:
     )
     if isinstance(exc, CodedRefusal):
         return refusal_response(request, exc, status)
-    return error_response(request, status, exc.public_message)
+    response = error_response(request, status, exc.public_message)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

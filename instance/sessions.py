@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from activitypub.json_body import NUL_MESSAGE
 from instance.config import Config
 from instance.i18n import SUPPORTED
 from instance.passwords import verify_password
@@ -113,6 +114,8 @@ async def read_form(request: Request) -> FormData:
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise Malformed("bad form body", "The form could not be read") from exc
+    if any("\x00" in key or "\x00" in value for key, value in pairs):  # no text column holds it
+        raise Malformed("NUL in a form", NUL_MESSAGE)
     items: list[tuple[str, str | UploadFile]] = list(pairs)  # FormData wants this (invariant) list
     return FormData(items)
 

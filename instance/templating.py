@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 
 from activitypub.urls import path_for
 from instance.i18n import SUPPORTED, negotiate, translations
+from instance.stylesheet import stylesheet_path
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -22,6 +23,7 @@ env = Environment(
 )
 env.globals["path_for"] = path_for
 """Every link and form action in a template: ``path_for("edit_offer", uuid=offer.id)``."""
+env.globals["stylesheet_path"] = stylesheet_path
 
 
 def render(

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "models.bookings",
     "models.directory",
     "models.workers",
+    "models.login_failures",
 ]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATIONS_APP = "models"

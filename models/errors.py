@@ -79,3 +79,15 @@ class UnsafeAddress(Blocked):
     """An outgoing request would reach a private, loopback or link-local address."""
 
     public_message = "Refusing to contact a private address"
+
+
+class RateLimited(CoopubError):
+    """Too many requests from one sender: answered 429 with ``Retry-After``."""
+
+    public_message = "Too many requests: try again later"
+
+    def __init__(
+        self, detail: str = "", public_message: str | None = None, *, retry_after: int
+    ) -> None:
+        super().__init__(detail, public_message)
+        self.retry_after = max(1, retry_after)

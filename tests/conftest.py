@@ -45,6 +45,7 @@ TABLES = (
     "local_actor",
     "host",
     "worker_heartbeat",
+    "login_failure",
 )
 
 

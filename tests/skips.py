@@ -27,6 +27,7 @@ ALLOWED: dict[str, str] = {
     "tests/test_browser_bookings.py::*": BROWSER_ONCE,
     # The multi-process queue tests, on the SQLite run (they do run on the PostgreSQL one).
     "tests/test_workers_pg.py::*": NEEDS_POSTGRES,
+    "tests/test_worker_crash.py::*": NEEDS_POSTGRES,
     # A database missing on a live PostgreSQL server (its message names `createdb`).
     "tests/test_cli.py::test_missing_postgresql_database": POSTGRES_CHECK,
 }

@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
 SHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
 OFFER_URL = re.compile(r"/offers/[0-9a-f-]{36}$")
 HAVE_CHROMIUM = CHROMIUM.exists()
+POLICY = "Content Security Policy"
+"""In Chromium's console message for anything the policy refused."""
+INJECT_STYLE = "document.head.insertAdjacentHTML('beforeend', '<style>body{color:red}</style>')"
+REFUSED: dict[Page, list[str]] = {}
 
 
 @pytest.fixture
@@ -78,8 +82,18 @@ async def instance(tmp_path: Path) -> AsyncIterator[Instance]:
         await served.stop()
 
 
+def watch_policy(page: Page) -> list[str]:
+    """What the Content-Security-Policy refuses on ``page``, as Chromium logs it; every
+    screenshot of the page then checks that nothing was."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if POLICY in m.text else None)
+    REFUSED[page] = refused
+    return refused
+
+
 async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    assert REFUSED.get(page, []) == [], name  # the page rendered with nothing refused
     # After a full-page capture this Chromium (156, older than Playwright's 159) leaves the page
     # scrolled to the bottom, and the next click lands ~250 px off its target (seen on the
     # offer forms: the click hit the <form>, not its button). Scrolling back avoids it.
@@ -119,11 +133,16 @@ async def test_member_posts_finds_and_edits_offers(instance: Instance, shots: Pa
         context = await browser.new_context(locale="en-GB", viewport={"width": 1000, "height": 800})
         context.set_default_timeout(10_000)
         page = await context.new_page()
+        blocked = watch_policy(page)
 
         # log in (a wrong password first)
         await page.goto(f"{base}/offers/new")
         await expect(page).to_have_url(re.compile(r"/login\?next=/offers/new$"))
         await expect(page.locator('nav a[hreflang="fr"]')).to_have_text("Français")
+        # styled by our own stylesheet under the policy (46rem wide, coopub's green buttons)
+        assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "736px"
+        button = "getComputedStyle(document.querySelector('main button')).backgroundColor"
+        assert await page.evaluate(button) == "rgb(31, 111, 74)"
         await page.fill("#username", "alice")
         await page.fill("#password", "wrong password")
         await page.click("main button[type=submit]")
@@ -195,6 +214,13 @@ async def test_member_posts_finds_and_edits_offers(instance: Instance, shots: Pa
         await page.goto(f"{base}/search?lang=fr")
         await expect(page.locator("h1")).to_have_text("Chercher des offres")
         await shot(page, "search-fr")
+        assert blocked == []  # every page above rendered with nothing refused
+        REFUSED.pop(page)
+        # the policy is enforced: an inline style is refused (and logged), the page unchanged
+        async with page.expect_console_message(lambda m: POLICY in m.text) as refused:
+            await page.evaluate(INJECT_STYLE)
+        assert "style-src" in (await refused.value).text
+        assert await page.evaluate("getComputedStyle(document.body).color") == "rgb(29, 42, 36)"
     rows = await instance.query("SELECT kind, quantity_total FROM offer ORDER BY kind")
     assert rows == [("delivery_job", None), ("ride", 4), ("stay", 2)]
     assert time.monotonic() - started < 40

@@ -25,7 +25,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests import offer_samples as samples
 from tests.rig.instances import Instance
-from tests.test_browser import SHOTS, chromium, require_chromium, shot
+from tests.test_browser import SHOTS, chromium, require_chromium, shot, watch_policy
 from tests.test_dispatch import GUILLOTIERE, LYON, job
 from tests.test_web import PASSWORD
 
@@ -79,6 +79,7 @@ async def member_page(browser: Browser, instance: Instance, username: str) -> Pa
     )
     context.set_default_timeout(10_000)
     page = await context.new_page()
+    watch_policy(page)  # each screenshot checks the policy refused nothing
     await page.goto(f"{instance.base_url}/login")
     await page.fill("#username", username)
     await page.fill("#password", PASSWORD)

@@ -2,7 +2,8 @@
 
 ``claim_due`` is exercised from concurrent tasks on both databases; on PostgreSQL two real
 ``coopub worker`` processes then drain a queue of 60 deliveries to a loopback server, which must
-receive each (activity, inbox) exactly once. SQLite is single-process by design (its
+receive each (activity, inbox) exactly once when no worker dies (tests/test_worker_crash.py
+kills one: then a row may be sent twice, never lost). SQLite is single-process by design (its
 transactions are serialised), so the multi-process test runs on PostgreSQL only.
 """
 
@@ -35,6 +36,7 @@ from tests.skips import NEEDS_POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY_POSTGRES = pytest.mark.skipif(not is_postgres(), reason=NEEDS_POSTGRES)  # see tests/skips.py
+LEASE = timedelta(seconds=60)
 
 
 def _payload(fed: Federation, actor: LocalActor) -> dict[str, Any]:
@@ -60,12 +62,15 @@ async def test_concurrent_claims_are_disjoint(fed: Federation, member: LocalActo
     all_ids = set(await Delivery.all().values_list("id", flat=True))
     assert len(all_ids) == 40
     start = asyncio.Event()
+    tokens: dict[str, set[int]] = {}
 
     async def claimer() -> list[int]:
         await start.wait()
         mine: list[int] = []
-        while rows := await claim_due(Delivery, DeliveryState.PENDING, 3):
+        while rows := await claim_due(Delivery, DeliveryState.PENDING, 3, lease=LEASE):
             mine.extend(r.id for r in rows)
+            assert rows[0].claim_token not in tokens  # a new token for every claim
+            tokens[str(rows[0].claim_token)] = {r.id for r in rows}
             await asyncio.sleep(0)  # let the other claimer in between batches
         return mine
 
@@ -76,8 +81,11 @@ async def test_concurrent_claims_are_disjoint(fed: Federation, member: LocalActo
     assert not set(first) & set(second)
     assert set(first) | set(second) == all_ids
     # Every row now carries a lease, so nothing is claimable until it expires.
-    assert await claim_due(Delivery, DeliveryState.PENDING, 100) == []
+    assert await claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE) == []
     assert await Delivery.filter(locked_until__isnull=True).count() == 0
+    # One token per claim, shared by the rows of that claim (in the database too).
+    for token, ids in tokens.items():
+        assert set(await Delivery.filter(claim_token=token).values_list("id", flat=True)) == ids
 
 
 async def test_claims_respect_due_time_state_and_leases(
@@ -91,15 +99,20 @@ async def test_claims_respect_due_time_state_and_leases(
     await Delivery.filter(id=ids[2]).update(locked_until=now + timedelta(minutes=1))
     await Delivery.filter(id=ids[3]).update(locked_until=now - timedelta(seconds=1))  # expired
 
-    claimed = await claim_due(Delivery, DeliveryState.PENDING, 100)
+    before = datetime.now(UTC)
+    claimed = await claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE)
+    after = datetime.now(UTC)
     assert sorted(r.id for r in claimed) == ids[3:]
     leased = await Delivery.filter(id__in=ids[3:]).values_list("locked_until", flat=True)
-    assert all(until > datetime.now(UTC) + timedelta(minutes=4) for until in leased)
-    assert len(await claim_due(Delivery, DeliveryState.PENDING, 100)) == 0
+    assert all(before + LEASE <= until <= after + LEASE for until in leased)
+    assert {r.locked_until for r in claimed} == set(leased)  # the rows returned say so too
+    assert len({r.claim_token for r in claimed}) == 1
+    assert len(await claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE)) == 0
 
     # A worker that died mid-way: its lease expires and another worker takes the rows.
     await Delivery.filter(id__in=ids[3:5]).update(locked_until=now - timedelta(seconds=1))
-    assert sorted(r.id for r in await claim_due(Delivery, DeliveryState.PENDING, 100)) == ids[3:5]
+    again = await claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE)
+    assert sorted(r.id for r in again) == ids[3:5]
 
 
 @ONLY_POSTGRES
@@ -122,12 +135,14 @@ async def test_claim_skips_rows_locked_by_another_transaction(
     try:
         await asyncio.wait_for(locked.wait(), 10)
         # Must neither wait for the holder nor return its rows.
-        claimed = await asyncio.wait_for(claim_due(Delivery, DeliveryState.PENDING, 100), 5)
+        claimed = await asyncio.wait_for(
+            claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE), 5
+        )
     finally:
         release.set()
         await task
     assert {r.id for r in claimed} == all_ids - set(held)
-    later = await claim_due(Delivery, DeliveryState.PENDING, 100)
+    later = await claim_due(Delivery, DeliveryState.PENDING, 100, lease=LEASE)
     assert {r.id for r in later} == set(held)  # released, never leased: claimable now
 
 

@@ -115,6 +115,9 @@ async def on_follow(fed: Federation, act: APObject, signer: RemoteActor) -> None
     target = await local_actor_by_uri(fed, act.object_id)
     if act.id is None:
         raise NotFound("Follow without an id")
+    taken = await Follow.get_or_none(ap_id=act.id)
+    if taken is not None and taken.follower_uri != signer.ap_id:
+        raise Blocked(f"{signer.ap_id} reused the id of a follow by {taken.follower_uri}")
     record = await Follow.get_or_none(follower_uri=signer.ap_id, target_uri=act.object_id)
     if record is None:
         record = Follow(

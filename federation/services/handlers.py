@@ -12,7 +12,7 @@ import logging
 
 from activitypub.apobject import APObject
 from activitypub.urls import DIRECTORY_USERNAME
-from federation.actors import save_actor_document
+from federation.actors import save_actor_update
 from federation.context import Federation, Handler
 from federation.services.bookings_dm import on_direct_message
 from federation.services.bookings_inbox import (
@@ -57,7 +57,7 @@ async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None
     if await on_update_offer(fed, act, signer):
         return
     if inner is not None and inner.id == signer.ap_id:
-        await save_actor_document(inner.raw)  # a profile change, signed by the actor itself
+        await save_actor_update(inner.raw)  # a profile change, signed by the actor itself
         return
     raise NotFound(f"Update of {act.object_id}: not something we keep")
 

@@ -4,7 +4,8 @@ A local offer goes out as ``Create``/``Update``/``Delete`` to the author's follo
 coop's followers (shared inboxes first); the coop also ``Announce``s it, so that Mastodon users
 following the coop see it boosted. Remote offers are stored from those activities, from an
 ``Announce`` (fetched from their origin, since the announcer is not their author), and from the
-author's outbox when we first follow them (backfill).
+author's outbox when we first follow them (backfill); only with a reason to hold them, and only
+ever changed by their own author (``offer_reasons``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from federation.delivery import follower_inboxes, publish
 from federation.services.bookings_expiry import expire_bookings
 from federation.services.bookings_offer_end import Ending, end_bookings
 from federation.services.directory import joined_inboxes, relay
+from federation.services.offer_reasons import followed_here, why_pushed
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.bookings import Booking, BookingState
@@ -289,11 +291,14 @@ async def expire_offers(fed: Federation) -> int:
 
 
 async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | None:
-    """Store or update a remote offer; expired ones and local ids are not stored."""
+    """Store or update a remote offer; expired ones and local ids are not stored, and an offer
+    held here is only ever changed by its own author (no takeover by a neighbour)."""
     fields = as_to_offer_fields(raw, author_uri)
     existing = await Offer.get_or_none(ap_id=fields["ap_id"])
     if existing is not None and existing.local_uuid is not None:
         raise Blocked(f"{fields['ap_id']} is a local offer")
+    if existing is not None and existing.author_uri != author_uri:
+        raise Blocked(f"{author_uri} sent an offer of {existing.author_uri}")
     if fields["expires_at"] < datetime.now(UTC):
         if existing is not None:
             await existing.delete()
@@ -313,8 +318,10 @@ async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None
     raw = act.object_document()
     if raw is None or not is_offer_document(raw):
         raise NotFound(f"Create of {act.object_id}: not an offer")
+    reason = await why_pushed(fed, act, raw, signer)
     offer = await store_remote_offer(raw, signer.ap_id)
-    log.info("remote offer stored", extra={"offer": act.object_id, "stored": offer is not None})
+    extra = {"offer": act.object_id, "stored": offer is not None, "why": reason}
+    log.info("remote offer stored", extra=extra)
     if offer is not None:
         await relay(fed, offer.ap_id, signer)
 
@@ -324,9 +331,7 @@ async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -
     raw = act.object_document()
     if raw is None or not is_offer_document(raw):
         return False
-    existing = await Offer.get_or_none(ap_id=act.object_id or "")
-    if existing is not None and existing.author_uri != signer.ap_id:
-        raise Blocked(f"{signer.ap_id} updated an offer of {existing.author_uri}")
+    await why_pushed(fed, act, raw, signer)
     stored = await store_remote_offer(raw, signer.ap_id)
     await relay(fed, stored.ap_id if stored else str(act.object_id), signer)
     return True
@@ -352,13 +357,16 @@ async def fetch_remote_offer(fed: Federation, uri: str) -> Offer | None:
 
 async def on_announce(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     """A coop or a directory boosts an offer: its author is someone else, so the object is
-    fetched from its origin rather than trusted from the announcer. A directory announces
-    changes and deletions the same way: a copy whose origin now answers 404/410 is dropped."""
+    fetched from its origin rather than trusted from the announcer, and only when the announcer
+    is followed here (``offer_reasons``). A directory announces changes and deletions the same
+    way: a copy whose origin now answers 404/410 is dropped."""
     uri = act.object_id
     if not uri:
         raise NotFound("Announce without object")
     if fed.urls.is_local(uri):
         return
+    if not await followed_here([signer.ap_id], or_asked=True):
+        raise NotFound(f"Announce of {uri} by {signer.ap_id}: nobody here follows it")
     embedded = act.object
     if embedded is not None and not is_offer_document(embedded.raw):
         raise NotFound(f"Announce of {uri}: not an offer")

@@ -58,9 +58,9 @@ class InvalidSearch(CodedRefusal):
 def _moment(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:  # OverflowError: 9999-12-31 at UTC-23:59
         raise InvalidSearch(name, "not_a_date") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _float(value: str, name: str, low: float, high: float) -> float:

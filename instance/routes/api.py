@@ -7,7 +7,6 @@ by ``instance.errors`` like every refusal.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -22,19 +21,15 @@ from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
 from instance.offer_view import offer_to_api
 from instance.openapi import openapi_document
-from instance.requests import read_body
-from models.errors import Malformed, NotFound
+from instance.requests import read_json
+from models.errors import NotFound
 from models.offers import OfferStatus
 
 MAX_JSON = 256 * 1024
 
 
 async def _json(request: Request) -> Any:
-    body = await read_body(request, MAX_JSON)
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Malformed("bad JSON", "The body is not valid JSON") from exc
+    return await read_json(request, MAX_JSON)
 
 
 async def _offer(request: Request, default_language: str) -> OfferDescription:

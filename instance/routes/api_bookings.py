@@ -6,7 +6,6 @@ party. Every refusal is coded (``activitypub/bookings_errors.py``), rendered by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,10 +33,10 @@ from federation.services.bookings_lifecycle import (
 from federation.services.bookings_messages import post_message
 from instance.auth import member_for_request
 from instance.booking_view import booking_to_api, offers_of
-from instance.requests import read_body
+from instance.requests import read_json
 from models.actors import LocalActor
 from models.bookings import Booking, Progress
-from models.errors import Malformed, NotFound
+from models.errors import NotFound
 from models.offers import Offer
 
 MAX_JSON = 64 * 1024
@@ -45,13 +44,7 @@ MAX_JSON = 64 * 1024
 
 async def _body(request: Request) -> Any:
     """The JSON body; an empty one is an empty object (the actions' bodies are optional)."""
-    body = await read_body(request, MAX_JSON)
-    if not body.strip():
-        return {}
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Malformed("bad JSON", "The body is not valid JSON") from exc
+    return await read_json(request, MAX_JSON, empty={})
 
 
 async def _one(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from activitypub.offer_errors import InvalidOffer, OfferError
 from activitypub.offer_facts import field_facts
@@ -31,7 +32,10 @@ from instance.forms.messages import refusal_text, search_refusal
 from instance.forms.prefill import new_offer_values, offer_values
 from instance.forms.read import form_to_offer, form_values
 from instance.i18n import negotiate, translations
+from instance.login_limits import LoginLimits, LoginLocked
+from instance.negotiation import wants_html
 from instance.offer_view import offer_to_api
+from instance.rate_limits import client_address
 from instance.templating import env, render
 from models.actors import LocalActor
 from models.errors import CoopubError
@@ -124,17 +128,46 @@ async def login(request: Request) -> Response:
     username = username.strip() if isinstance(username, str) else ""
     password = password if isinstance(password, str) else ""
     target = safe_next(target if isinstance(target, str) else None)
+    limits: LoginLimits = request.app.state.limits.login
+    address = client_address(request.scope)
     member = None
+    try:
+        await limits.check(username[:64], address)  # before any hashing work
+    except LoginLocked as locked:
+        return _login_locked(request, locked, username, target)
     if username and password:
         member = await sessions.authenticate(username[:64], password[:1024])
     if member is None:
         log.info("login refused", extra={"path": request.url.path, "username": username[:64]})
+        if username and password:
+            await limits.failed(username[:64], address)
         context = {"member": None, "next": target, "username": username, "failed": True}
         return form_page(request, "login.html", context, 401)
+    await limits.succeeded(username[:64])
     sessions.log_in(request, member, request.app.state.fed.urls.actor(member))
     request.session["admin"] = member.is_admin  # only shows the nav's Admin link
     log.info("logged in", extra={"member": member.username})
     return see_other(target)
+
+
+def _login_locked(request: Request, locked: LoginLocked, username: str, target: str) -> Response:
+    """429 with ``Retry-After``: the login form saying how long to wait (JSON for programs)."""
+    log.info("login locked", extra={"username": username[:64], "retry_after": locked.retry_after})
+    headers = {**NO_STORE, "Retry-After": str(locked.retry_after)}
+    if not wants_html(request):
+        body = {"error": locked.public_message, "status": 429}
+        return JSONResponse(body, status_code=429, headers=headers)
+    minutes = max(1, math.ceil(locked.retry_after / 60))
+    text = gettext(request)("Too many failed logins. Try again in %(minutes)d min.")
+    context = {
+        "csrf_token": sessions.csrf_token(request),
+        "member": None,
+        "next": target,
+        "username": username,
+        "failed": False,
+        "locked": text % {"minutes": minutes},
+    }
+    return render(request, "login.html", context, 429, headers=headers)
 
 
 @page

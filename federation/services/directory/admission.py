@@ -16,7 +16,7 @@ from federation.services.directory.relay import Progress, backfill_entry
 from federation.services.follows import decide
 from models.actors import LocalActor, RemoteActor
 from models.directory import DirectoryEntry, EntryState
-from models.errors import NotFound
+from models.errors import Blocked, NotFound
 from models.follows import Follow, FollowState
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,15 @@ async def on_join(
     """A Follow of the directory actor: a candidate. Checked at once; admitted in open mode.
 
     Another directory's actor following ours mirrors our (public) listing: accepted, not listed.
+    An entry is its instance actor's: another actor of the same host is refused, nothing kept.
     """
     if act.id is None:
         raise NotFound("Follow without an id")
     at_directory_path = match_path("directory_actor", urlsplit(signer.ap_id).path) is not None
     mirror = at_directory_path and signer.type == "Service"
+    held = await DirectoryEntry.get_or_none(domain=signer.domain, source=None)
+    if not mirror and held is not None and held.actor_uri != signer.ap_id:
+        raise Blocked(f"{signer.ap_id} asked to join as {held.actor_uri}")
     await Follow.update_or_create(
         defaults={
             "ap_id": act.id,

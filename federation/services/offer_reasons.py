@@ -1,0 +1,110 @@
+"""Why a received offer may be kept here: Mastodon's rule for posts, applied to offers.
+
+Any actor with a key can post to a shared inbox; storing whatever arrives would let anyone fill
+the database and the search. As Mastodon keeps a post only when it is related to local activity
+(``related_to_local_activity?`` in its ``create.rb`` and ``announce.rb``), an offer pushed to us
+(``Create``, or ``Update`` of one we do not hold) is kept only when:
+
+- its author, or its coop (an actor on the author's host the offer is addressed to), is followed
+  by a local actor (an accepted follow);
+- it is addressed (``to``, ``cc``, ``audience``, on the activity or the offer) to a local actor;
+- a booking here is for it;
+- this instance runs a directory that admitted the author's instance (it relays the offer).
+
+An ``Announce`` is acted on only when its actor is followed here: a coop boosting its members'
+offers, or a directory this instance joined (the instance actor follows the directory's actor).
+A follow still waiting for its answer counts here: a directory admits an instance, then at once
+announces the offers it knows (its backfill), and those may arrive before its ``Accept``.
+Two ways in do not pass through here, being reasons of their own: a member fetching an offer to
+book it (``bookings.find_offer``), and the backfill of an actor we just followed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from activitypub.apobject import APObject, all_ids
+from activitypub.urls import PUBLIC_ALIASES, host_of
+from federation.context import Federation
+from models.actors import LocalActor, RemoteActor
+from models.bookings import Booking
+from models.directory import DirectoryEntry, EntryState
+from models.errors import Blocked, Malformed, NotFound
+from models.follows import Follow, FollowState
+from models.offers import Offer
+
+ADDRESSING = ("to", "cc", "audience")
+
+
+def addressees(*documents: dict[str, Any]) -> set[str]:
+    """Every id an activity and its object are addressed to, the public collection aside."""
+    found = {uri for doc in documents for key in ADDRESSING for uri in all_ids(doc.get(key))}
+    return found - PUBLIC_ALIASES
+
+
+async def followed_here(uris: Iterable[str], *, or_asked: bool = False) -> bool:
+    """True when a local actor follows one of ``uris`` (accepted; ``or_asked``: or still
+    waiting for the answer)."""
+    wanted = sorted(set(uris))
+    states = [FollowState.ACCEPTED, *([FollowState.PENDING] if or_asked else [])]
+    return bool(wanted) and await Follow.exists(
+        target_uri__in=wanted, state__in=states, local_follower_id__not_isnull=True
+    )
+
+
+async def _addressed_here(fed: Federation, uris: Iterable[str]) -> bool:
+    for uri in uris:
+        parsed = fed.urls.parse_actor(uri)
+        if parsed and await LocalActor.exists(kind=parsed[0], username=parsed[1], deleted_at=None):
+            return True
+    return False
+
+
+async def _admitted_here(fed: Federation, signer: RemoteActor) -> bool:
+    return fed.directory.enabled and await DirectoryEntry.exists(
+        domain=signer.domain, state=EntryState.ADMITTED, source=None
+    )
+
+
+async def reason_to_keep(
+    fed: Federation, act: APObject, offer: dict[str, Any], signer: RemoteActor
+) -> str | None:
+    """Why the offer ``signer`` pushed may be stored here (for the log), or None: drop it."""
+    named = addressees(act.raw, offer)
+    same_host = {u for u in named if _on_host(u, signer.domain)}
+    if await followed_here([signer.ap_id]):
+        return "author followed"
+    if await followed_here(same_host):
+        return "coop followed"
+    if await _addressed_here(fed, named):
+        return "addressed here"
+    offer_id = offer.get("id")
+    if isinstance(offer_id, str) and await Booking.exists(offer_uri=offer_id):
+        return "booked here"
+    if await _admitted_here(fed, signer):
+        return "admitted to this directory"
+    return None
+
+
+async def why_pushed(
+    fed: Federation, act: APObject, offer: dict[str, Any], signer: RemoteActor
+) -> str:
+    """Why an offer ``signer`` pushed (``Create``, ``Update``) may be stored: its copy is held
+    here already, or a reason above. Someone else's offer is refused (``Blocked``: the inbox
+    records it failed), a stranger's dropped (``NotFound``: ignored, one log line)."""
+    offer_id = offer.get("id") if isinstance(offer.get("id"), str) else act.object_id
+    existing = await Offer.get_or_none(ap_id=offer_id or "")
+    if existing is not None and existing.author_uri != signer.ap_id:
+        raise Blocked(f"{signer.ap_id} sent {act.type} of an offer of {existing.author_uri}")
+    reason = "held here" if existing else await reason_to_keep(fed, act, offer, signer)
+    if reason is None:
+        raise NotFound(f"{act.type} of {offer_id}: an offer nobody here asked for")
+    return reason
+
+
+def _on_host(uri: str, domain: str) -> bool:
+    try:
+        return host_of(uri) == domain
+    except Malformed:
+        return False
