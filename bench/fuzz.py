@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -175,6 +176,8 @@ def main() -> int:
     loop.run_until_complete(world.fed.aclose())
     loop.run_until_complete(close_db())
     loop.run_until_complete(database.drop_created())
+    if url.startswith("sqlite://"):  # the temporary folder fresh_database_url made
+        shutil.rmtree(Path(url.removeprefix("sqlite://")).parent, ignore_errors=True)
     print_table(tally, args, elapsed)
     return 1 if tally.failures else 0
 

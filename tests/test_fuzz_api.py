@@ -27,10 +27,10 @@ from tests.rig.fuzz import (
     booking_seeds,
     build_world,
     call_api,
+    fuzz,
     log_problems,
 )
 from tests.rig.fuzz_inputs import Sample, mutated, query_params, random_json, spliced
-from tests.test_fuzz_inbox import fuzz
 
 REFUSALS = (400, 401, 403, 404, 405, 409, 413, 422)
 LISTS = [

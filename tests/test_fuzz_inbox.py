@@ -13,7 +13,7 @@ import itertools
 import logging
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from federation.context import Federation
@@ -23,26 +23,13 @@ from tests.rig.fuzz import (
     Result,
     World,
     build_world,
+    fuzz,
     log_problems,
     send_activity,
 )
 from tests.rig.fuzz_inputs import Sample, mutated, random_activities, random_json, spliced
 
 NUMBERS = itertools.count()
-
-
-def fuzz(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.function_scoped_fixture,  # the world is shared on purpose
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-        ],
-    )
 
 
 @pytest.fixture

@@ -27,13 +27,14 @@ from typing import Any
 
 import uvicorn
 
+import tests
 from activitypub.wire import AS2_CONTEXT
 from federation.context import Federation
 from federation.delivery import publish
 from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(tests.__file__).resolve().parent.parent
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
