@@ -53,16 +53,25 @@ async def test_a_killed_worker_s_rows_are_delivered_by_the_others(
     held = {path for path, _ in run.held_by_killed.values()}
     assert held and run.sent_before_kill, "the worker held nothing in flight when killed"
     assert run.sent_before_kill <= held
-    # At least once: what it had sent arrives again (it could not record it), nothing else does.
+    # At least once: only what the killed worker held can arrive twice (what it had sent but
+    # not recorded goes again; a row whose answer came back just before the kill may already be
+    # recorded, so not every row sent before the kill is repeated), and never more than twice.
     duplicated = {path for path, count in run.received.items() if count > 1}
-    assert run.sent_before_kill <= duplicated <= held
-    assert max(run.received.values()) == 2
+    assert duplicated <= held
+    assert max(run.received.values()) <= 2
 
     # Its rows were taken again: by another claim (token), not waited out.
+    # (A row it recorded just before the kill keeps its token and arrived once.)
     by_id = {r.id: r for r in run.rows}
-    for row_id in run.held_by_killed:
+    retaken = 0
+    for row_id, (path, _) in run.held_by_killed.items():
         token = by_id[row_id].claim_token
-        assert token is not None and not token.startswith(f"{run.killed_pid}.")
+        assert token is not None
+        if token.startswith(f"{run.killed_pid}."):
+            assert run.received[path] == 1, path
+        else:
+            retaken += 1
+    assert retaken, "none of the killed worker's rows was taken again"
 
     # Its lease was the short, renewed one: at most lease_seconds past the moment it was read.
     assert run.read_at is not None
