@@ -4,10 +4,11 @@ failure means, when to try again, and when to stop. Pure functions, tested alone
 - **retry**: transient (a remote server unreachable or answering 5xx/429, the database briefly
   gone): tried again with exponential backoff until ``give_up_after_hours`` after the item was
   first queued, then failed;
-- **ignore**: nothing to act on: an object we do not keep, an unknown type, or content we cannot
-  read as anything we keep (``NotFound``, ``Gone``, ``Malformed``);
-- **fail**: can never succeed (refused, forbidden, an unsafe address: any other ``CoopubError``):
-  failed at once, with one log line, never retried.
+- **ignore**: nothing to act on: an object we do not keep, gone, or from a stranger
+  (``NotFound``, ``Gone``);
+- **fail**: can never succeed: unreadable or out of range (``Malformed``), refused, forbidden, an
+  unsafe address (any other ``CoopubError``): failed at once, the reason in the item's ``error``
+  and in one log line, never retried.
 
 An unforeseen exception (a bug, a driver error we do not know) is retried like a transient
 failure: the item may pass once coopub is fixed, and gives up at the same age; its traceback is
@@ -23,7 +24,7 @@ from enum import StrEnum
 
 from federation.settings import FederationSettings
 from models.db import is_outage
-from models.errors import CoopubError, Gone, Malformed, NotFound, RemoteUnavailable
+from models.errors import CoopubError, Gone, NotFound, RemoteUnavailable
 
 
 class Outcome(StrEnum):
@@ -36,7 +37,7 @@ def outcome_of(exc: BaseException) -> Outcome:
     """What a failure of background work means (see the module's docstring)."""
     if isinstance(exc, RemoteUnavailable) or is_outage(exc):
         return Outcome.RETRY
-    if isinstance(exc, NotFound | Gone | Malformed):
+    if isinstance(exc, NotFound | Gone):
         return Outcome.IGNORE
     if isinstance(exc, CoopubError):
         return Outcome.FAIL
@@ -57,6 +58,7 @@ def next_attempt(
     retry_at = now + timedelta(seconds=next_delay(attempts, settings, retry_after=retry_after))
     give_up_at = first_queued + timedelta(hours=settings.give_up_after_hours)
     return None if retry_at > give_up_at else retry_at
+
 
 RETRYABLE_4XX = frozenset({401, 408, 429})
 

@@ -42,7 +42,7 @@ SEARCH_PARAMS = [
         ("min_seats", {"type": "integer"}, "or min_guests"),
         ("q", {"type": "string"}, "text"),
         ("limit", {"type": "integer", "maximum": 100}, ""),
-        ("offset", {"type": "integer"}, ""),
+        ("offset", {"type": "integer", "minimum": 0, "maximum": 10000}, ""),
     )
 ]
 

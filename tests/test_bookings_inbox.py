@@ -6,7 +6,6 @@ otherwise; private details only in what is addressed to the confirmed party."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,6 @@ import pytest
 
 from activitypub.bookings import booking_context
 from activitypub.bookings_input import BookingAsk, Details
-from activitypub.offer_input import parse_offer
-from activitypub.offer_model import offer_fields
-from activitypub.offers import offer_to_as
 from federation.context import Federation
 from federation.inbox import process_due
 from federation.services.bookings import receive_request, request_booking
@@ -26,7 +22,7 @@ from federation.services.bookings_expiry import expire_bookings
 from federation.services.bookings_lifecycle import cancel
 from federation.services.bookings_messages import post_message
 from federation.services.bookings_rules import Party
-from federation.services.offers import create_offer, store_remote_offer
+from federation.services.offers import create_offer
 from models.activities import Activity, InboxItem
 from models.actors import LocalActor, RemoteActor
 from models.bookings import Booking, BookingMessage, BookingState, BookingVia, Progress
@@ -34,7 +30,9 @@ from models.delivery import Delivery
 from models.offers import Offer, OfferStatus
 from tests import offer_samples as samples
 from tests.conftest import TEST_DOMAIN
-from tests.rig.canned import keypair, offline, post_signed, remote_actor
+from tests.rig import peers
+from tests.rig.canned import post_signed
+from tests.rig.peers import Signer, remote_offer
 
 BASE = f"https://{TEST_DOMAIN}"
 AS2 = "https://www.w3.org/ns/activitystreams"
@@ -52,22 +50,8 @@ VF = {
 """Mitra's context: FEP-0837's terms, no coopub terms."""
 CONTACT = "06 99 88 77 66"
 
-Signer = tuple[RemoteActor, str]
-
-
-@pytest.fixture(autouse=True)
-async def sent(fed: Federation) -> AsyncIterator[list[httpx.Request]]:
-    yield await offline(fed)
-
-
-@pytest.fixture
-async def bob(fed: Federation) -> Signer:
-    return await remote_actor("bob", "peer.example", key=keypair("a"))
-
-
-@pytest.fixture
-async def yann(fed: Federation) -> Signer:
-    return await remote_actor("yann", "other.example", key=keypair("b"))
+sent, bob, yann = peers.sent, peers.bob, peers.yann
+"""Fixtures (tests/rig/peers.py): every request recorded offline, Bob and Yann signing."""
 
 
 async def deliver(client: httpx.AsyncClient, fed: Federation, activity: Any, by: Signer) -> str:
@@ -198,29 +182,11 @@ async def test_a_refused_request_is_answered_with_its_reason(
     assert (await Offer.get(id=ride.id)).quantity_available == 3
 
 
-async def _remote_ride(author: RemoteActor, n: int = 1) -> Offer:
-    fields = offer_fields(parse_offer(samples.ride()), local=False)
-    copy = Offer(
-        ap_id=f"https://{author.domain}/offers/{n}",
-        author_uri=author.ap_id,
-        author_name="Bob",
-        instance_domain=author.domain,
-        status="open",
-        published_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-        **fields,
-    )
-    doc = offer_to_as(copy, followers=f"{author.ap_id}/followers", url=copy.ap_id)
-    stored = await store_remote_offer(doc, author.ap_id)
-    assert stored is not None
-    return stored
-
-
 async def test_answers_come_only_from_the_author_of_the_offer(
     client: httpx.AsyncClient, fed: Federation, member: LocalActor, bob: Signer, yann: Signer
 ) -> None:
     """Alice (here) books Bob's ride (remote)."""
-    ride = await _remote_ride(bob[0])
+    ride = await remote_offer(bob[0], samples.ride())
     booking = await request_booking(fed, member, ride, BookingAsk(quantity=2, message="Salut"))
     [asked] = await sent_to(bob[0])
     assert (asked["type"], asked["id"], asked["to"]) == ("Offer", booking.ap_id, [bob[0].ap_id])
@@ -252,7 +218,7 @@ async def test_answers_come_only_from_the_author_of_the_offer(
     stranger = {**accept(1), "id": "https://other.example/activities/1", "actor": yann[0].ap_id}
     stranger["result"] = {**stranger["result"], "id": "https://other.example/agreements/1"}
     assert await deliver(client, fed, stranger, yann) == "failed"
-    assert await deliver(client, fed, accept(2, quantity="1"), bob) == "ignored"
+    assert await deliver(client, fed, accept(2, quantity="1"), bob) == "failed"
     never = {**accept(3), "object": "https://coop.test/bookings/never-sent"}
     assert await deliver(client, fed, never, bob) == "ignored"
     assert (await Booking.get(id=booking.id)).state == BookingState.REQUESTED
@@ -262,7 +228,7 @@ async def test_answers_come_only_from_the_author_of_the_offer(
     assert (accepted.state, accepted.agreement_id) == (BookingState.ACCEPTED, agreement)
     assert accepted.private == {"contact": CONTACT}
     # a second Accept cannot change what was shared
-    assert await deliver(client, fed, accept(6, contact="06 00 00 00 00"), bob) == "ignored"
+    assert await deliver(client, fed, accept(6, contact="06 00 00 00 00"), bob) == "failed"
     assert (await Booking.get(id=booking.id)).private == {"contact": CONTACT}
 
     cancel = {
@@ -285,7 +251,7 @@ async def test_a_reject_of_a_request_that_expired_here_only_confirms_it(
 ) -> None:
     """Both sides expire an unanswered request at its date; the author's ``Reject`` that
     follows is taken without changing anything (not left as a failed item)."""
-    ride = await _remote_ride(bob[0])
+    ride = await remote_offer(bob[0], samples.ride())
     booking = await request_booking(fed, member, ride, BookingAsk(quantity=1))
     await Booking.filter(id=booking.id).update(state=BookingState.EXPIRED, reason="expired")
     reject = {
@@ -308,7 +274,7 @@ async def test_an_accept_sent_before_the_date_is_taken_after_it_expired_here(
     """The author accepted in time, but its ``Accept`` arrives once this side has expired the
     request on its own clock: it is taken (the author holds the seats); an ``Accept`` after
     the author's own answer is not."""
-    ride = await _remote_ride(bob[0])
+    ride = await remote_offer(bob[0], samples.ride())
     booking = await request_booking(fed, member, ride, BookingAsk(quantity=1))
     await Booking.filter(id=booking.id).update(happens_at=datetime.now(UTC) - timedelta(minutes=1))
     assert await expire_bookings(fed) == 1
@@ -333,7 +299,9 @@ async def test_an_accept_sent_before_the_date_is_taken_after_it_expired_here(
     assert (taken.state, taken.agreement_id) == (BookingState.ACCEPTED, agreement)
     assert taken.private == {"contact": CONTACT}
 
-    declined = await request_booking(fed, member, await _remote_ride(bob[0], 2), BookingAsk())
+    declined = await request_booking(
+        fed, member, await remote_offer(bob[0], samples.ride(), 2), BookingAsk()
+    )
     await Booking.filter(id=declined.id).update(
         state=BookingState.EXPIRED,
         decided_at=datetime.now(UTC),  # the author's Reject came
@@ -347,7 +315,7 @@ async def test_an_accept_sent_before_the_date_is_taken_after_it_expired_here(
             "satisfies": f"{declined.offer_uri}#primary",
         },
     }
-    assert await deliver(client, fed, late, bob) == "ignored"  # refused: not_requested
+    assert await deliver(client, fed, late, bob) == "failed"  # refused: not_requested
     assert (await Booking.get(id=declined.id)).state == BookingState.EXPIRED
 
 
@@ -408,7 +376,7 @@ async def test_progress_comes_from_the_courier_in_order(
     )
     foreign = status(bob[0], "https://peer.example/agreements/other", 2, "picked_up")
     assert await deliver(client, fed, foreign, bob) == "ignored"
-    assert await deliver(client, fed, status(bob[0], proposal, 3, "delivered"), bob) == "ignored"
+    assert await deliver(client, fed, status(bob[0], proposal, 3, "delivered"), bob) == "failed"
     assert (await Booking.get(id=booking.id)).progress is None
     assert await deliver(client, fed, status(bob[0], proposal, 4, "picked_up"), bob) == "done"
     assert (await Booking.get(id=booking.id)).progress == Progress.PICKED_UP

@@ -287,7 +287,7 @@ ACTIVITIES = [
     ("mobilizon-captures/mastodon-post-activity-private.json", False, InboxState.IGNORED),
     ("mobilizon-captures/mastodon-delete.json", False, InboxState.IGNORED),
     ("mobilizon-captures/mastodon-delete-user.json", False, InboxState.DONE),
-    ("mobilizon-captures/mastodon-update.json", False, InboxState.IGNORED),
+    ("mobilizon-captures/mastodon-update.json", False, InboxState.FAILED),
     ("mobilizon-captures/mastodon-announce.json", False, InboxState.IGNORED),
     ("mobilizon-captures/mastodon-undo-announce.json", False, InboxState.IGNORED),
     ("mobilizon-captures/mastodon-like.json", False, InboxState.IGNORED),
@@ -433,7 +433,7 @@ async def test_captured_update_with_broken_key_keeps_ours(
     assert (await post_fixture(client, actor, update, raw(name), "/inbox")).status_code == 202
     await process(fed)
     item = await InboxItem.get(activity_id=update["id"])
-    assert item.state == InboxState.IGNORED
+    assert item.state == InboxState.FAILED and item.error  # unreadable: failed with its reason
     cached = await RemoteActor.get(ap_id=actor.ap_id)
     assert cached.public_key_pem == keypair("a").public_pem
     assert cached.key_id == actor.key_id

@@ -299,7 +299,7 @@ async def test_an_offer_attributed_to_someone_else_is_refused(world: World) -> N
     create = a.activity("Create", offer_document(world.b.id, world.remote.url("/offers/b-9"), "x"))
     async with world.unchanged():
         assert (await a.post(world.coopub, create)).status_code == 202
-    assert (await world.item(create["id"]) or ("missing",))[0] == "ignored"
+    assert (await world.item(create["id"]) or ("missing",))[0] == "failed"
 
 
 async def test_a_neighbour_cannot_take_a_directory_entry_over(world: World) -> None:

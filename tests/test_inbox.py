@@ -404,7 +404,7 @@ async def test_update_with_a_broken_key_keeps_the_good_one(
     activity = update_of(doc)
     assert (await post(client, "/inbox", activity, zoe)).status_code == 202
     await process(fed)
-    assert await state_of(activity["id"]) == InboxState.IGNORED
+    assert await state_of(activity["id"]) == InboxState.FAILED
     cached = await RemoteActor.get(ap_id=zoe[0].ap_id)
     assert cached.public_key_pem == keypair("a").public_pem
     assert cached.name == "Zoe"

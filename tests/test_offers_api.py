@@ -115,6 +115,7 @@ async def test_search_by_place_time_and_seats(
         ("offset=-1", "offset", "not_an_integer"),
         ("limit=²", "limit", "not_an_integer"),
         ("offset=99999999999999999999", "offset", "too_large"),
+        ("offset=10001", "offset", "too_large"),
         ("place=Atlantis", "place", "unknown_place"),
     ],
 )

@@ -9,8 +9,17 @@ from email.utils import format_datetime
 
 import pytest
 
-from federation.outcome import is_retryable, next_delay, parse_retry_after
+from federation.outcome import Outcome, is_retryable, next_delay, outcome_of, parse_retry_after
 from federation.settings import FederationSettings
+from models.errors import (
+    Blocked,
+    Gone,
+    Malformed,
+    NotFound,
+    PayloadTooLarge,
+    RemoteUnavailable,
+    SignatureInvalid,
+)
 
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)
 DEFAULTS = FederationSettings()
@@ -24,6 +33,24 @@ def test_retryable(status: int | None) -> None:
 @pytest.mark.parametrize("status", [400, 403, 404, 405, 410, 413, 422])
 def test_final(status: int) -> None:
     assert not is_retryable(status)
+
+
+@pytest.mark.parametrize(
+    ("exc", "outcome"),
+    [
+        (RemoteUnavailable("peer down"), Outcome.RETRY),
+        (NotFound("nothing of ours"), Outcome.IGNORE),
+        (Gone("deleted"), Outcome.IGNORE),
+        # what can never succeed fails at once, with its reason (the issue: "marked failed")
+        (Malformed("latitude past a float"), Outcome.FAIL),
+        (PayloadTooLarge("too big"), Outcome.FAIL),
+        (SignatureInvalid("forged"), Outcome.FAIL),
+        (Blocked("blocked"), Outcome.FAIL),
+        (RuntimeError("a bug"), Outcome.RETRY),  # may pass once coopub is fixed
+    ],
+)
+def test_outcome_of(exc: BaseException, outcome: Outcome) -> None:
+    assert outcome_of(exc) is outcome
 
 
 def test_retry_after_seconds() -> None:

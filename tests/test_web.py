@@ -550,6 +550,7 @@ async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Feder
         ("radius_km=0&lat=45&lon=4", "Radius (km): must be more than 0"),
         ("min_quantity=²", "Seats or guests, at least: must be a whole number"),
         ("offset=99999999999999999999", "offset: must be at most 999999999"),
+        ("offset=10001", "offset: must be at most 10000"),
     ):
         r = await web.get(f"/search?{query}")
         assert r.status_code == 400, query

@@ -25,6 +25,9 @@ from models.offers import Offer, OfferKind, OfferStatus, Purpose
 MAX_LIMIT = 100
 MAX_DIGITS = 9
 """Counts in the query string (offset, seats) have at most this many digits."""
+MAX_OFFSET = 10_000
+"""Pages go no deeper: an area search filters in Python, so its cost grows with the offset
+(a narrower search finds what lies deeper)."""
 VISIBLE = (OfferStatus.OPEN, OfferStatus.FULL, OfferStatus.ASSIGNED, OfferStatus.PICKED_UP)
 
 
@@ -130,6 +133,8 @@ def parse_search(query: dict[str, str]) -> SearchParams:
         params.limit = max(1, min(MAX_LIMIT, _whole(q["limit"], "limit")))
     if "offset" in q:
         params.offset = _whole(q["offset"], "offset")
+        if params.offset > MAX_OFFSET:
+            raise InvalidSearch("offset", "too_large", max=MAX_OFFSET)
     return params
 
 
@@ -238,7 +243,7 @@ async def first_matching(
     test the database cannot make (the exact distance; a field inside ``details``). Read a page
     at a time, in order, never the whole query (Tortoise builds every row of a query)."""
     found: list[Offer] = []
-    skipped, start, page_size = 0, 0, 2 * (offset + limit)
+    skipped, start, page_size = 0, 0, min(2 * (offset + limit), 1_000)
     while True:
         page = await ordered.offset(start).limit(page_size)
         for offer in page:
