@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from activitypub.urls import PATHS
 from federation.context import Federation, SiteInfo
@@ -19,7 +21,7 @@ from federation.services.directory import ensure_directory_actor
 from federation.services.handlers import inbox_handlers
 from instance.access import RequestObserver
 from instance.config import Config
-from instance.errors import on_coopub_error, on_http_error
+from instance.errors import on_coopub_error, on_http_error, on_unexpected_error
 from instance.input_guard import RefuseNul
 from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
@@ -153,6 +155,22 @@ def routes() -> list[Route]:
     ]
 
 
+class CoopubApp(Starlette):
+    """Starlette whose outermost layers are the request observer (``X-Request-Id``, the access
+    log, metrics) and the security headers: around Starlette's own error middleware, so that
+    an unexpected 500 carries them too."""
+
+    def __init__(self, *args: Any, outer: list[Middleware], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outer = outer
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        for cls, args, kwargs in reversed(self.outer):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(
     config: Config, *, run_worker: bool | None = None, fed: Federation | None = None
 ) -> Starlette:
@@ -181,17 +199,20 @@ def create_app(
     metrics = RequestMetrics()
     observer = Middleware(RequestObserver, metrics=metrics, access_log=config.server.access_log)
     limits = RateLimits.from_settings(config.limits)
-    app = Starlette(
+    app = CoopubApp(
         routes=routes(),
+        outer=[observer, Middleware(SecurityHeaders)],
         middleware=[
-            Middleware(SecurityHeaders),
-            observer,
             Middleware(RefuseNul),
             Middleware(ApiRateLimit, limits=limits),
             *session_middleware(config),
             Middleware(PendingRequests),
         ],
-        exception_handlers={CoopubError: on_coopub_error, HTTPException: on_http_error},
+        exception_handlers={
+            CoopubError: on_coopub_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected_error,
+        },
         lifespan=None if fed else lifespan,
     )
     app.state.config = config

@@ -128,6 +128,15 @@ async def on_coopub_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: a 500 with a message in the reader's language (the server logs the traceback once,
+    with the request id that ``X-Request-Id`` carries). Runs outside every middleware but the
+    headers and the request observer (``instance/app.CoopubApp``): no session here."""
+    gettext = translations(negotiate(request)).gettext
+    message = gettext("Internal error: the administrators will find it in the logs.")
+    return error_response(request, 500, message)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error_response(request, exc.status_code, str(exc.detail))

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from activitypub.urls import PATHS, path_for
-from instance.app import routes
+from federation.context import Federation
+from instance.app import create_app, routes
+from instance.config import parse_config
 from instance.security_headers import SECURITY_HEADERS
 from instance.stylesheet import STYLESHEET, stylesheet_path
 from models.actors import LocalActor
+from tests.conftest import TEST_DOMAIN
 from tests.test_urls import SAMPLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +91,33 @@ def test_templates_need_no_inline_style_or_script(template: Path) -> None:
     text = template.read_text()
     assert re.findall(r"<style|<script|\sstyle\s*=|\son[a-z]+\s*=|javascript:", text) == []
     assert re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", text) == []
+
+
+async def test_an_unexpected_error_is_a_page_with_the_headers_and_the_request_id(
+    fed: Federation, database_url: str
+) -> None:
+    """A bug in a handler: Starlette's error middleware answers, outside the app's middleware;
+    the 500 still carries the headers and the request id, and says what happened in the
+    reader's language (JSON for programs)."""
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    config = parse_config(
+        {"instance": {"domain": TEST_DOMAIN, "secret_key": "t"}, "database": {"url": database_url}}
+    )
+    app = create_app(config, run_worker=False, fed=fed)
+    app.router.routes.append(Route("/broken-for-the-test", broken))
+    # the server (uvicorn) is told of the exception after the 500 is sent: not a client's business
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=f"https://{TEST_DOMAIN}") as c:
+        page = await c.get(
+            "/broken-for-the-test", headers={"Accept": "text/html", "Accept-Language": "fr"}
+        )
+        data = await c.get("/broken-for-the-test", headers={"Accept": "application/json"})
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert "Erreur interne" in page.text
+    assert_secured(page)
+    assert page.headers["x-request-id"]
+    assert data.status_code == 500 and data.json()["status"] == 500
+    assert_secured(data)
