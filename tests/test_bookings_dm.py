@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -25,7 +24,8 @@ from models.bookings import Booking, BookingMessage, BookingState, BookingVia
 from models.offers import Offer
 from tests import offer_samples as samples
 from tests.conftest import FIXTURES, TEST_DOMAIN
-from tests.rig.canned import keypair, offline, remote_actor
+from tests.rig import peers
+from tests.rig.peers import Signer
 from tests.test_bookings_inbox import deliver, sent_to
 
 BASE = f"https://{TEST_DOMAIN}"
@@ -35,22 +35,8 @@ CAPTURE = json.loads(
     (FIXTURES / "mobilizon-captures/mastodon-post-activity-private.json").read_bytes()
 )
 
-Signer = tuple[RemoteActor, str]
-
-
-@pytest.fixture(autouse=True)
-async def sent(fed: Federation) -> AsyncIterator[list[httpx.Request]]:
-    yield await offline(fed)
-
-
-@pytest.fixture
-async def bob(fed: Federation) -> Signer:
-    return await remote_actor("bob", "peer.example", key=keypair("a"))
-
-
-@pytest.fixture
-async def yann(fed: Federation) -> Signer:
-    return await remote_actor("yann", "other.example", key=keypair("b"))
+sent, bob, yann = peers.sent, peers.bob, peers.yann
+"""Fixtures (tests/rig/peers.py): every request recorded offline, Bob and Yann signing."""
 
 
 def dm(by: RemoteActor, n: int, text: str, in_reply_to: str | None, **changes: Any) -> Any:

@@ -8,16 +8,12 @@ and the meeting point travel only in the acceptance, to Bob alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests import offer_samples as samples
 from tests.rig import booking_api as api
-from tests.rig.instances import Instance, Rig
+from tests.rig.instances import Rig
 from tests.rig.privacy import Secret, assert_private
 
 CONTACT = "06 12 34 56 78"
@@ -26,12 +22,8 @@ SOON = timedelta(seconds=15)
 EXPIRED = "The request expired without an answer"
 
 
-@pytest.fixture(scope="module")
-async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
-    root: Path = tmp_path_factory.mktemp("bookings")
-    rig = Rig(list(await asyncio.gather(Instance.create("a", root), Instance.create("b", root))))
-    yield rig
-    await rig.stop()
+rig = api.rig
+"""Instances A and B for this module's tests (tests/rig/booking_api.py)."""
 
 
 async def test_a_ride_booked_across_instances(rig: Rig) -> None:

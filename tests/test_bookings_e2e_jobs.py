@@ -14,12 +14,8 @@ checked: addresses, contact and instructions travel only to an assigned courier,
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from activitypub.offer_to_as import STATUS_TEXT
 from tests import offer_samples as samples
@@ -36,12 +32,8 @@ ELSEWHERE = "The job was assigned to someone else"
 EXPIRED = "The request expired without an answer"
 
 
-@pytest.fixture(scope="module")
-async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
-    root: Path = tmp_path_factory.mktemp("jobs")
-    rig = Rig(list(await asyncio.gather(Instance.create("a", root), Instance.create("b", root))))
-    yield rig
-    await rig.stop()
+rig = api.rig
+"""Instances A and B for this module's tests (tests/rig/booking_api.py)."""
 
 
 async def _claim(instance: Instance, token: str, job: dict[str, Any], note: str = "") -> Any:

@@ -14,12 +14,8 @@ to a confirmed guest, alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests import offer_samples as samples
 from tests.rig import booking_api as api
@@ -33,12 +29,8 @@ SOON = timedelta(seconds=15)
 EXPIRED = "The request expired without an answer"
 
 
-@pytest.fixture(scope="module")
-async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
-    root: Path = tmp_path_factory.mktemp("stays")
-    rig = Rig(list(await asyncio.gather(Instance.create("a", root), Instance.create("b", root))))
-    yield rig
-    await rig.stop()
+rig = api.rig
+"""Instances A and B for this module's tests (tests/rig/booking_api.py)."""
 
 
 def nights(arrive_day: int, leave_day: int, **extra: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ progress for the courier to report."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -16,15 +15,13 @@ from instance.auth import create_token
 from models.actors import LocalActor
 from models.bookings import Booking, BookingState
 from tests import offer_samples as samples
-from tests.rig.canned import offline
+from tests.rig import peers
 from tests.test_bookings_api import Headers, _act, _book, _code, _member, _offer, _seats
 from tests.test_bookings_inbox import Signer, deliver, request, sent_to
 from tests.test_bookings_inbox import bob as remote_bob  # noqa: F401  (a fixture)
 
-
-@pytest.fixture(autouse=True)
-async def sent(fed: Federation) -> AsyncIterator[list[httpx.Request]]:
-    yield await offline(fed)
+sent = peers.sent
+"""Every request recorded offline (tests/rig/peers.py)."""
 
 
 @pytest.fixture

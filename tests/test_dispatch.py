@@ -6,7 +6,6 @@ remote job claimed from here, in French too) and the JSON API."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,6 @@ from babel.messages.pofile import read_po
 
 from activitypub.bookings_errors import BookingForbidden
 from activitypub.bookings_input import BookingAsk
-from activitypub.offer_input import parse_offer
-from activitypub.offer_model import offer_fields
-from activitypub.offers import offer_to_as
 from activitypub.urls import path_for
 from federation.context import Federation
 from federation.services.accounts import create_actor
@@ -31,16 +27,18 @@ from federation.services.dispatch import (
     dispatch_board,
     parse_dispatch,
 )
-from federation.services.offers import create_offer, store_remote_offer
+from federation.services.offers import create_offer
 from federation.services.search import InvalidSearch
 from instance.auth import create_token
 from instance.routes.dispatch import BOARD_STATUS_LABELS, CLAIM_LABELS
 from models.activities import Activity
-from models.actors import ActorKind, LocalActor, RemoteActor
+from models.actors import ActorKind, LocalActor
 from models.bookings import Booking, BookingState, Progress
 from models.offers import Offer, OfferStatus
 from tests import offer_samples as samples
-from tests.rig.canned import offline, remote_actor
+from tests.rig import peers
+from tests.rig.canned import remote_actor
+from tests.rig.peers import remote_offer
 from tests.test_web import HTML, csrf_of, log_in, set_password
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,28 +86,8 @@ def job(
     return body
 
 
-async def remote_job(author: RemoteActor, n: int, body: dict[str, Any]) -> Offer:
-    """A job received from another instance, stored as a copy like any received offer."""
-    fields = offer_fields(parse_offer(body), local=False)
-    copy = Offer(
-        ap_id=f"https://{author.domain}/offers/{n}",
-        author_uri=author.ap_id,
-        author_name="Zoé",
-        instance_domain=author.domain,
-        status="open",
-        published_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-        **fields,
-    )
-    doc = offer_to_as(copy, followers=f"{author.ap_id}/followers", url=copy.ap_id)
-    stored = await store_remote_offer(doc, author.ap_id)
-    assert stored is not None
-    return stored
-
-
-@pytest.fixture(autouse=True)
-async def sent(fed: Federation) -> AsyncIterator[list[httpx.Request]]:
-    yield await offline(fed)
+sent = peers.sent
+"""Every request recorded offline (tests/rig/peers.py), for each test."""
 
 
 class Cast:
@@ -142,7 +120,7 @@ async def jobs(fed: Federation, cast: Cast) -> dict[str, Offer]:
         "bread": await create_offer(fed, cast.alice, job("Pain", 1, 9, "bike")),
         "sofa": await create_offer(fed, cast.dave, job("Canapé", 3, 8, "van", LYON, GUILLOTIERE)),
         # the same time window as "veg": after it, by id
-        "books": await remote_job(cast.zoe, 1, job("Livres", 2, 10, "bike")),
+        "books": await remote_offer(cast.zoe, job("Livres", 2, 10, "bike")),
     }
     await create_offer(fed, cast.alice, samples.ride())
     availability = job("Coursière dispo", 1, 8, "bike")

@@ -1,17 +1,31 @@
-"""The JSON API of bookings and offers as the e2e tests across instances drive it: a member's
-token, the calls, what a refusal says, and polling with a deadline instead of sleeping."""
+"""The JSON API of bookings and offers as the e2e tests across instances drive it: the two
+instances, a member's token, the calls, what a refusal says, and polling with a deadline instead
+of sleeping."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.rig.instances import Instance
+from tests.rig.instances import Instance, Rig
+
+
+@pytest.fixture(scope="module")
+async def rig(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Rig]:
+    """Instances A and B, started once for the test module that binds this fixture (``rig =
+    api.rig``) and stopped after its last test; their folders are named after the module."""
+    root = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    rig = Rig(list(await asyncio.gather(Instance.create("a", root), Instance.create("b", root))))
+    yield rig
+    await rig.stop()
 
 
 async def token(instance: Instance, username: str) -> str:
