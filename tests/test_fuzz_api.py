@@ -64,13 +64,12 @@ def check(result: Result, caplog: pytest.LogCaptureFixture, sample: Any = None) 
 
 
 @fuzz(350)
-@given(data=st.data(), put=st.booleans())
+@given(sample=mutated(OFFERS), put=st.booleans())
 async def test_offer_bodies(
-    world: World, caplog: pytest.LogCaptureFixture, data: st.DataObject, put: bool
+    world: World, caplog: pytest.LogCaptureFixture, sample: Sample, put: bool
 ) -> None:
     caplog.set_level(logging.INFO)
     caplog.clear()
-    sample = data.draw(mutated(OFFERS))
     method, path = (
         ("PUT", f"/api/v1/offers/{world.ride['id']}") if put else ("POST", "/api/v1/offers")
     )
