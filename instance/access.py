@@ -28,6 +28,13 @@ REQUEST_ID_HEADER = "X-Request-Id"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_LOGGED_PATH = 300
 UNMATCHED = "<unmatched>"
+SECRET_PATHS = re.compile(r"^(/calendar/)[^/]+")
+"""Paths whose next segment is a secret (a member's calendar URL): never written to the log."""
+
+
+def loggable_path(path: str) -> str:
+    """The request path as the logs may keep it: secrets masked, length bounded."""
+    return SECRET_PATHS.sub(r"\1<secret>", path)[:MAX_LOGGED_PATH]
 
 
 def request_id(scope: Scope) -> str:
@@ -94,7 +101,7 @@ class RequestObserver:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"][:MAX_LOGGED_PATH],
+                    "path": loggable_path(scope["path"]),
                     "status": status,
                     "duration_ms": round(seconds * 1000, 1),
                     "request_id": rid,

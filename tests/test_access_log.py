@@ -63,6 +63,15 @@ async def test_request_ids_and_access_log(
     assert [rec.__dict__["request_id"] for rec in logged] == generated  # the same id, both ends
     assert logged[-1].__dict__["status"] == 404
 
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    secret = "Zk3-secret-calendar-token"
+    r = await client.get(f"/calendar/{secret}.ics")
+    assert r.status_code == 404
+    ours = [rec for rec in caplog.records if rec.name.split(".")[0] in ("coopub", "instance")]
+    assert ours and not any(secret in str(rec.__dict__) for rec in ours)
+    assert _access(caplog)[0].__dict__["path"] == "/calendar/<secret>"
+
 
 async def test_access_log_can_be_turned_off(
     fed: Federation, database_url: str, caplog: pytest.LogCaptureFixture
