@@ -179,3 +179,20 @@ def with_object(activity: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]
     if first_id(activity.get("object")) != doc.get("id"):
         raise ValueError(f"{activity.get('id')} is not about {doc.get('id')}")
     return {**activity, "object": {k: v for k, v in doc.items() if k != "@context"}}
+
+
+def language_first(activity: dict[str, Any]) -> dict[str, Any]:
+    """The activity with its object's ``contentMap`` back in the order we wrote it: the
+    language of ``content`` first. Mastodon takes the first key as the post's language, and
+    PostgreSQL's ``jsonb``, where payloads wait for delivery, sorts keys (``en`` before ``fr``).
+    """
+
+    def ordered(doc: dict[str, Any]) -> dict[str, Any]:
+        texts, content = doc.get("contentMap"), doc.get("content")
+        if not isinstance(texts, dict) or len(texts) < 2:
+            return doc
+        own = next((lang for lang, text in texts.items() if text == content), None)
+        return doc if own is None else {**doc, "contentMap": {own: texts[own], **texts}}
+
+    obj = activity.get("object")
+    return {**activity, "object": ordered(obj)} if isinstance(obj, dict) else ordered(activity)

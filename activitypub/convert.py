@@ -15,10 +15,13 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
+from activitypub.media import image_to_as
+from activitypub.profile import bio_html, property_values
 from activitypub.urls import Urls, host_of
 from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT, iso
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
+from models.media import Media
 
 ACTOR_TYPES = frozenset({"Person", "Group", "Service", "Application", "Organization"})
 AS_TYPE = {
@@ -29,8 +32,13 @@ AS_TYPE = {
 }
 
 
-def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
-    """The actor document Mastodon, GoToSocial and Fedify expect (see FEDERATION.md)."""
+def actor_to_as(
+    actor: LocalActor, urls: Urls, *, icon: Media | None = None, header: Media | None = None
+) -> dict[str, Any]:
+    """The actor document Mastodon, GoToSocial and Fedify expect (see FEDERATION.md): the bio
+    (plain text) as HTML, the profile fields as ``PropertyValue`` attachments, the avatar
+    (``icon``) and header (``image``) when there are, and the ``featured`` collection, which
+    GoToSocial fetches on every actor fetch."""
     actor_id = urls.actor(actor)
     doc: dict[str, Any] = {
         "@context": ACTOR_CONTEXT,
@@ -38,12 +46,13 @@ def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
         "type": AS_TYPE[actor.kind],
         "preferredUsername": actor.username,
         "name": actor.name or actor.username,
-        "summary": actor.summary,
+        "summary": bio_html(actor.summary),
         "url": actor_id,
         "inbox": urls.inbox(actor),
         "outbox": urls.outbox(actor),
         "followers": urls.followers(actor),
         "following": urls.following(actor),
+        "featured": urls.featured(actor),
         "endpoints": {"sharedInbox": urls.shared_inbox},
         "publicKey": {
             "id": urls.key_id(actor),
@@ -54,7 +63,12 @@ def actor_to_as(actor: LocalActor, urls: Urls) -> dict[str, Any]:
         "discoverable": actor.kind != ActorKind.INSTANCE,
         "indexable": False,
         "published": iso(actor.created_at),
+        "attachment": property_values(actor.profile_fields),
     }
+    if icon is not None:
+        doc["icon"] = image_to_as(urls, icon)
+    if header is not None:
+        doc["image"] = image_to_as(urls, header)
     return doc
 
 

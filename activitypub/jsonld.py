@@ -55,8 +55,13 @@ def _loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def offer_context() -> list[Any]:
     """The ``@context`` of our offers: AS2 by URL, our terms inline (so no peer has to fetch
-    a context it does not know; Fedify, for one, would)."""
-    inline = {**bundled("valueflows.jsonld")["@context"], **bundled("coopub.jsonld")["@context"]}
+    a context it does not know; Fedify, for one, would), and ``Hashtag``, which the AS2
+    context lacks (Mastodon defines it the same way)."""
+    inline = {
+        "Hashtag": "as:Hashtag",
+        **bundled("valueflows.jsonld")["@context"],
+        **bundled("coopub.jsonld")["@context"],
+    }
     return [AS2, inline]
 
 

@@ -48,7 +48,9 @@ TEMPLATES: dict[str, str] = {
     "held_by_booking": "A courier holds this job: its progress is theirs to report",
     "not_positive": "must be more than 0",
     "not_a_date": "must be a date (YYYY-MM-DD) or a date and time (ISO 8601)",
-    "unknown_place": "no offer mentions that place yet: give latitude and longitude",
+    "unknown_place": "no place of that name is known: give latitude and longitude",
+    "ambiguous_place": "several places have that name: give latitude and longitude, or a more "
+    "precise name such as Saint-Denis (93) or Paris, FR",
     "invalid": "is not valid",
 }
 NOT_NEGATIVE = "must not be negative"

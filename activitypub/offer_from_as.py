@@ -228,8 +228,8 @@ def _description(doc: dict[str, Any], kind: OfferKind, purpose: Purpose) -> dict
     return _present(
         kind=kind,
         purpose=purpose,
-        title=_text(doc.get("name"), 200) or "—",
-        description=_plain_text(doc),
+        title=_title(doc),
+        description=_description_text(doc),
         language=_language(doc),
         timezone=_text(doc.get("timezone"), 64) or "UTC",
         starts_at=_time(doc.get("startTime"), "startTime", required=True),
@@ -281,11 +281,29 @@ def _offer_fields(raw: dict[str, Any], author_uri: str) -> dict[str, Any]:
     return fields
 
 
+def _title(doc: dict[str, Any]) -> str:
+    """Our ``title`` term; else ``name``, as FEP-0837 proposals and older coopub instances send
+    it (no longer sent by us: GoToSocial shows a ``Note``'s ``name`` as a content warning)."""
+    return _text(doc.get("title"), 200) or _text(doc.get("name"), 200) or "—"
+
+
+def _description_text(doc: dict[str, Any]) -> str:
+    """Our ``description`` term (plain text, as written); else, from a FEP-0837 proposal or an
+    older coopub, the text of ``content``."""
+    if "description" in doc:
+        return _text(doc.get("description"), 10_000)
+    return _plain_text(doc)
+
+
 def _language(doc: dict[str, Any]) -> str:
+    """The language whose text is ``content`` (a map in French and English, or compacted
+    JSON-LD, has its keys in any order); else the map's first."""
     content_map = doc.get("contentMap")
-    if isinstance(content_map, dict) and content_map:
-        return str(next(iter(content_map)))[:16]
-    return "und"
+    if not isinstance(content_map, dict) or not content_map:
+        return "und"
+    content, first = _first(doc.get("content")), next(iter(content_map))
+    same = [lang for lang, text in content_map.items() if _first(text) == content]
+    return str(first if first in same or not same else same[0])[:16]
 
 
 def _plain_text(doc: dict[str, Any]) -> str:

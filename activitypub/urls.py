@@ -36,20 +36,39 @@ PATHS: dict[str, str] = {
     "search": "/search",
     "my_offers": "/my/offers",
     "new_offer": "/offers/new",
+    "offer_ics": "/offers/{uuid:str}.ics",  # the offer as iCalendar (before "offer")
     "offer": "/offers/{uuid:str}",  # an offer's ActivityPub id, and its page
     "edit_offer": "/offers/{uuid:str}/edit",
     "delete_offer": "/offers/{uuid:str}/delete",
     "close_offer": "/offers/{uuid:str}/close",
     "cancel_offer": "/offers/{uuid:str}/cancel",
+    "offer_replies": "/offers/{uuid:str}/replies",  # its public replies (AS2 collection)
+    "post_replies": "/posts/{uuid:str}/replies",
+    "notifications": "/notifications",
+    "notifications_read": "/notifications/read",  # POST: mark them all read
+    "pin_offer": "/offers/{uuid:str}/pin",  # into the author's ``featured`` collection
+    "unpin_offer": "/offers/{uuid:str}/unpin",
+    "feed": "/home",  # a member's home feed: the posts of the accounts they follow
+    "new_post": "/posts/new",
+    "post": "/posts/{uuid:str}",  # an announcement's or a reply's ActivityPub id, and its page
+    "delete_post": "/posts/{uuid:str}/delete",
+    "reply": "/reply",  # GET ?to=<post or offer id>: the form; POST: the reply
+    "tag": "/tags/{name:str}",  # where our hashtag links lead
     "my_bookings": "/my/bookings",
     "booking_requests": "/my/requests",  # requests on my offers
     "new_booking": "/bookings/new",  # ask for an offer (GET ?offer=<id>: a remote one's copy)
+    "booking_ics": "/bookings/{uuid:str}.ics",  # for its two parties (before "booking")
     "booking": "/bookings/{uuid:str}",  # a booking's page; on the booker's side, its Offer's id
     "booking_action": "/bookings/{uuid:str}/{action:str}",  # accept, decline, cancel…
     "agreement": "/agreements/{uuid:str}",  # an accepted booking's agreement (author's side)
     "settings": "/settings",
+    "edit_profile": "/settings/profile/{username:str}",  # a member's, or their coop's
     "new_token": "/settings/tokens",
     "revoke_token": "/settings/tokens/{id:int}/revoke",
+    "calendar_settings": "/settings/calendar",  # the member's secret calendar URL
+    "new_calendar_feed": "/settings/calendar/new",  # POST: make one (replacing the old)
+    "revoke_calendar_feed": "/settings/calendar/revoke",  # POST
+    "calendar_feed": "/calendar/{token:str}.ics",  # a member's confirmed bookings, no session
     "authorize_interaction": "/authorize_interaction",
     "admin": "/admin",
     "join_directory": "/admin/directories/join",
@@ -60,6 +79,7 @@ PATHS: dict[str, str] = {
     "dispatch": "/coops/{name:str}/dispatch",  # a coop's dispatch board
     "dispatch_assign": "/coops/{name:str}/dispatch/assign",
     "stylesheet": "/static/coopub.css",  # the pages' one stylesheet (no inline style: CSP)
+    "media": "/media/{name:str}",  # an uploaded image, ``<uuid>.<png|jpg|webp>``
     # operations
     "healthz": "/healthz",
     "metrics": "/metrics",
@@ -93,6 +113,7 @@ PATHS: dict[str, str] = {
     "api_booking": "/api/v1/bookings/{uuid:str}",
     "api_booking_action": "/api/v1/bookings/{uuid:str}/{action:str}",
     "api_dispatch": "/api/v1/dispatch",
+    "api_notifications": "/api/v1/notifications",
 }
 """Name → path template, in Starlette's syntax (``{name:str}`` is any one segment, ``{id:int}``
 digits; the template is also the route's label in the metrics). Listed here, a path is routed
@@ -229,6 +250,14 @@ class Urls:
     def following(self, actor: LocalActor) -> str:
         return self._collection(actor, "following")
 
+    def featured(self, actor: LocalActor) -> str:
+        """Its pinned offers and posts (Mastodon's ``featured``)."""
+        return self._collection(actor, "featured")
+
+    def media(self, filename: str) -> str:
+        """An uploaded image (``models.media.Media.filename``)."""
+        return self.url("media", name=filename)
+
     @property
     def shared_inbox(self) -> str:
         return self.url("shared_inbox")
@@ -285,6 +314,12 @@ def listing_of(directory_id: str) -> str:
     """Where a directory serves its listing: beside its actor, as ours does (``…/directory`` →
     ``…/directory/instances``), wherever its actor lives."""
     return directory_id + PATHS["directory_listing"].removeprefix(PATHS["directory_actor"])
+
+
+def replies_collection_of(object_id: str) -> str:
+    """The ``replies`` collection of one of our offers or posts: beside its id (``…/offers/{uuid}``
+    → ``…/offers/{uuid}/replies``), as the table routes it."""
+    return object_id + PATHS["offer_replies"].removeprefix(PATHS["offer"])
 
 
 def link_on_host(value: Any, host: str) -> str | None:

@@ -28,11 +28,16 @@ ACTOR_CONTEXT: list[Any] = [
     {
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
         "toot": "http://joinmastodon.org/ns#",
+        "featured": {"@id": "toot:featured", "@type": "@id"},
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",
     },
 ]
-"""The ``@context`` of our actor documents (Mastodon's extensions included)."""
+"""The ``@context`` of our actor documents (Mastodon's extensions included: ``featured``, and
+the profile fields as schema.org ``PropertyValue``s, mapped as Mastodon maps them)."""
 MAX_URL = 500
 """Longest URL we store or send (the database columns hold 500 characters)."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from activitypub.activities import language_first
 from activitypub.apobject import APObject
 from activitypub.urls import host_of
 from federation.context import Federation
@@ -140,7 +141,7 @@ async def _requeue_if_back(fed: Federation, skipped: dict[str, list[int]]) -> No
 
 
 async def _deliver_one(fed: Federation, row: Delivery, activity: Activity) -> None:
-    body = json.dumps(activity.payload).encode()
+    body = json.dumps(language_first(activity.payload)).encode()
     status: int | None = None
     retry_after: float | None = None
     error: str | None = None

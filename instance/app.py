@@ -17,12 +17,14 @@ from starlette.types import ASGIApp
 
 from activitypub.urls import PATHS
 from federation.context import Federation, SiteInfo
+from federation.services import places
 from federation.services.directory import ensure_directory_actor
 from federation.services.handlers import inbox_handlers
 from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error, on_unexpected_error
 from instance.input_guard import RefuseNul
+from instance.media import serve_media
 from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
 from instance.rate_limits import ApiRateLimit, RateLimits
@@ -32,12 +34,16 @@ from instance.routes import (
     api,
     api_bookings,
     bookings_web,
+    calendar,
     directory,
     dispatch,
     health,
     inbox,
+    interactions,
     offers,
     pages,
+    pins,
+    posts,
     settings,
     web,
     wellknown,
@@ -81,6 +87,7 @@ def routes() -> list[Route]:
         route("healthz", health.healthz, GET),
         route("metrics", health.metrics, GET),
         route("stylesheet", stylesheet, GET),
+        route("media", serve_media, GET),  # before the actor paths: /{prefix}/{username}
         route("home", pages.home),
         # the member's pages, before /offers/{uuid} and the actor paths
         route("login", web.login_page, GET),
@@ -96,16 +103,37 @@ def routes() -> list[Route]:
         route("delete_offer", web.delete_offer, POST),
         route("close_offer", web.close_offer, POST),
         route("cancel_offer", web.cancel_offer, POST),
+        route("offer_replies", interactions.offer_replies, GET),
+        route("post_replies", interactions.post_replies, GET),
+        route("notifications", interactions.notifications_page, GET),
+        route("notifications_read", interactions.mark_all_read, POST),
+        route("pin_offer", pins.pin_offer, POST),
+        route("unpin_offer", pins.unpin_offer, POST),
+        route("feed", posts.home_feed, GET),
+        route("new_post", posts.new_post_page, GET),  # before /posts/{uuid}
+        route("new_post", posts.new_post, POST),
+        route("post", posts.post_page, GET),
+        route("delete_post", posts.delete_post_page, GET),
+        route("delete_post", posts.delete_post, POST),
+        route("reply", posts.reply_page, GET),
+        route("reply", posts.reply, POST),
+        route("tag", posts.tag_page, GET),
         route("my_bookings", bookings_web.my_bookings, GET),
         route("booking_requests", bookings_web.booking_requests, GET),
         route("new_booking", bookings_web.new_booking_page, GET),
         route("new_booking", bookings_web.new_booking, POST),
+        route("booking_ics", calendar.booking_ics, GET),  # before /bookings/{uuid}
         route("booking", bookings_web.booking_page, GET),
         route("booking_action", bookings_web.booking_action, POST),
         route("agreement", api_bookings.agreement_page, GET),
         route("settings", settings.settings_page, GET),
+        route("edit_profile", settings.edit_profile, POST),
         route("new_token", settings.new_token, POST),
         route("revoke_token", settings.revoke_token, POST),
+        route("calendar_settings", calendar.calendar_settings, GET),
+        route("new_calendar_feed", calendar.new_calendar_feed, POST),
+        route("revoke_calendar_feed", calendar.revoke_calendar_feed, POST),
+        route("calendar_feed", calendar.calendar_feed, GET),
         route("authorize_interaction", settings.follow_from_interaction, POST),
         route("admin", admin.admin_page, GET),
         route("join_directory", admin.join_directory, POST),
@@ -132,6 +160,7 @@ def routes() -> list[Route]:
         route("directory_listing", directory.listing),
         route("directory_actor_collection", actors.directory_actor_collection),
         route("activity", actors.activity),
+        route("offer_ics", calendar.offer_ics, GET),  # before /offers/{uuid}
         route("offer", offers.offer_page),
         route("context", offers.contexts),
         # the JSON API
@@ -148,6 +177,7 @@ def routes() -> list[Route]:
         route("api_booking", api_bookings.get_booking, GET),
         route("api_booking_action", api_bookings.booking_action, POST),
         route("api_dispatch", dispatch.api_dispatch, GET),
+        route("api_notifications", interactions.api_notifications, GET),
         # coops and members, last: /{prefix}/{username} would match the paths above
         route("actor", actors.actor),
         route("actor_inbox", inbox.actor_inbox, POST),
@@ -185,6 +215,7 @@ def create_app(
         if config.directory.enabled:
             await ensure_directory_actor(config.directory.name, config.directory.description)
         app.state.fed = fed
+        warm = asyncio.create_task(places.load())  # the gazetteer, read once, off the loop
         stop = asyncio.Event()
         task = asyncio.create_task(run_forever(fed, stop)) if with_worker else None
         try:
@@ -193,6 +224,7 @@ def create_app(
             stop.set()
             if task:
                 await task
+            await warm
             await fed.aclose()
             await close_db()
 

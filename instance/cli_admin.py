@@ -18,6 +18,8 @@ from instance.cli_common import (
     send_now,
     with_db,
 )
+from instance.config import load_config
+from instance.media import delete_media_of
 from instance.passwords import hash_password
 from models.actors import ActorKind, LocalActor
 from models.delivery import DeliveryState
@@ -114,6 +116,7 @@ def cmd_delete(args: argparse.Namespace) -> None:
     async def delete(fed: Federation, args: argparse.Namespace) -> None:
         actor = await local_actor(args.name, kind=kind)
         activity = await delete_account(fed, actor)
+        await delete_media_of(actor, load_config().media)
         await send_now(fed, actor)
         total = await activity.deliveries.all().count()
         told = await activity.deliveries.filter(state=DeliveryState.DELIVERED).count()

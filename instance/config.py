@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, StringConstraints, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from federation.services.geocoder import GeocoderSettings
 from federation.settings import (
     DirectorySettings,
     FederationSettings,
@@ -165,6 +166,19 @@ class LimitSettings(Section):
     """Failures older than this are forgotten (the worker's upkeep deletes them)."""
 
 
+class MediaSettings(Section):
+    """Uploaded images (avatars, headers, announcement pictures): where they are kept and how
+    big an upload may be. Every image is decoded, checked and re-encoded (``instance/media``)."""
+
+    directory: str = "data/media"
+    """Where the image files are written (a relative path is relative to the config file)."""
+    max_upload_bytes: int = Field(8 * 1_048_576, ge=1024, le=100 * 1_048_576)
+    """Largest image file accepted, in bytes."""
+    max_pixels: int = Field(40_000_000, ge=1, le=80_000_000)
+    """Largest image accepted, in pixels (width × height), read from its header before it is
+    decoded: a small file that would unpack into gigabytes (a decompression bomb) is refused."""
+
+
 class Config(Section):
     instance: InstanceSettings
     database: DatabaseSettings = DatabaseSettings()
@@ -175,6 +189,8 @@ class Config(Section):
     retention: RetentionSettings = RetentionSettings()
     metrics: MetricsSettings = MetricsSettings()
     limits: LimitSettings = LimitSettings()
+    media: MediaSettings = MediaSettings()
+    geocoder: GeocoderSettings = GeocoderSettings()
     _path: Path | None = PrivateAttr(default=None)
 
     @property
@@ -294,7 +310,10 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(_describe(exc.errors()[0], source, data)) from None
     base_dir = path.parent if path else Path.cwd()
     url = resolve_database_url(config.database.url, base_dir)
-    config = config.model_copy(update={"database": DatabaseSettings(url=url)})
+    media = config.media.model_copy(
+        update={"directory": str((base_dir / config.media.directory).resolve())}
+    )
+    config = config.model_copy(update={"database": DatabaseSettings(url=url), "media": media})
     config._path = path
     return config
 

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from activitypub.bookings_errors import BookingForbidden, BookingRefused, InvalidBooking
 from activitypub.offer_errors import CodedRefusal, InvalidOffer
+from instance.access import loggable_path
 from instance.auth import Unauthorized
 from instance.forms.messages import refusal_text, translate
 from instance.i18n import negotiate, translations
@@ -118,7 +119,11 @@ async def on_coopub_error(request: Request, exc: Exception) -> Response:
     log.log(
         level,
         "request refused",
-        extra={"path": request.url.path, "status": status, "detail": exc.detail or str(exc)},
+        extra={
+            "path": loggable_path(request.url.path),
+            "status": status,
+            "detail": exc.detail or str(exc),
+        },
     )
     if isinstance(exc, CodedRefusal):
         return refusal_response(request, exc, status)

@@ -1,9 +1,11 @@
-"""The navigation's count of requests waiting for the member's answer, on every page.
+"""The navigation's counts, on every page: requests waiting for the member's answer, and
+unread notifications.
 
 Templates render synchronously and cannot query, so this middleware counts before the page is
-built and leaves the number in the request's scope (``base.html`` shows it). Only for a
-logged-in member asking for a page (``text/html``, not a program's path): one ``COUNT`` on the
-bookings' ``author_id`` index, nothing for anyone else.
+built and leaves the numbers in the request's scope (``base.html`` shows them). Only for a
+logged-in member asking for a page (``text/html``, not a program's path): a ``COUNT`` on the
+bookings' ``author_id`` index and one on the notifications' ``recipient_id, read_at``, nothing
+for anyone else.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from federation.services.bookings import pending_requests
+from federation.services.notifications import unread_count
 from instance.negotiation import for_programs
 
 PENDING = "coopub.pending_requests"
 """The scope key: the count, absent when not counted."""
+UNREAD = "coopub.unread_notifications"
 
 
 class PendingRequests:
@@ -34,4 +38,6 @@ class PendingRequests:
                 and not for_programs(scope["path"])
             ):
                 scope[PENDING] = await pending_requests(member)
+                admin = (scope.get("session") or {}).get("admin") is True
+                scope[UNREAD] = await unread_count(member, admin=admin)
         await self.app(scope, receive, send)

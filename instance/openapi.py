@@ -25,6 +25,7 @@ from federation.services.dispatch import AREA_PARAMS
 from instance.booking_view import BookingOut
 from instance.dispatch_view import DispatchBoard
 from instance.errors import Refusal
+from instance.interactions_view import NotificationOut
 from instance.offer_view import OfferMeta
 
 REF = "#/components/schemas/{model}"
@@ -36,7 +37,7 @@ SEARCH_PARAMS = [
         ("lat", {"type": "number"}, "centre latitude (with lon)"),
         ("lon", {"type": "number"}, "centre longitude (with lat)"),
         ("radius_km", {"type": "number", "default": 25}, ""),
-        ("place", {"type": "string"}, "a place name already used by offers"),
+        ("place", {"type": "string"}, "a town, a postcode or a place name offers use"),
         ("from", {"type": "string", "format": "date"}, ""),
         ("to", {"type": "string", "format": "date"}, ""),
         ("min_seats", {"type": "integer"}, "or min_guests"),
@@ -64,7 +65,10 @@ def schemas() -> dict[str, Any]:
     offer_input["description"] = (
         "An offer as a member writes it. The `kind` says which section is required: `ride`, "
         "`delivery` or `stay`. Empty strings and nulls count as absent. Types are strict: "
-        '"700" is not an integer.'
+        '"700" is not an integer. A place may give its `name` alone, without `latitude` and '
+        '`longitude`: they are filled in when the name designates one place ("Grenoble", '
+        '"38000", "Saint-Denis (93)", "Paris, FR"); otherwise 422, `unknown_place` or '
+        "`ambiguous_place` with the `candidates` to choose from."
     )
     found["OfferInput"] = offer_input
     found["OfferMeta"] = _model(OfferMeta, found)
@@ -75,6 +79,7 @@ def schemas() -> dict[str, Any]:
     for name, model in BOOKING_MODELS.items():
         found[name] = _model(model, found)
     found["DispatchBoard"] = _model(DispatchBoard, found)
+    found["Notification"] = _model(NotificationOut, found)
     return found
 
 
@@ -287,7 +292,39 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             ),
             **booking_paths(),
             path_template("api_dispatch"): _dispatch(),
+            path_template("api_notifications"): _notifications(),
         },
+    }
+
+
+def _notifications() -> dict[str, Any]:
+    listing = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": REF.format(model="Notification")}},
+            "count": {"type": "integer"},
+            "unread": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "limit": {"type": "integer"},
+        },
+    }
+    paging = [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    ]
+    return {
+        "get": {
+            "summary": "My notifications, newest first (reading them here does not mark them read)",
+            "security": SECURED,
+            "parameters": paging,
+            "responses": {
+                "200": {
+                    "description": "notifications",
+                    "content": {"application/json": {"schema": listing}},
+                },
+                **_errors(400, 401),
+            },
+        }
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -26,7 +27,7 @@ from instance.i18n import SUPPORTED
 from instance.passwords import verify_password
 from instance.requests import read_body
 from models.actors import ActorKind, LocalActor
-from models.errors import Blocked, Malformed
+from models.errors import Blocked, CoopubError, Malformed
 
 SESSION_COOKIE = "coopub_session"
 SESSION_DAYS = 14
@@ -34,6 +35,7 @@ LANG_COOKIE = "lang"
 CSRF_FIELD = "csrf_token"
 MAX_FORM = 64 * 1024
 MAX_FIELDS = 200
+MAX_FILES = 4
 
 
 class CsrfRefused(Blocked):
@@ -127,6 +129,11 @@ async def checked_form(request: Request) -> FormData:
     if content_type != "application/x-www-form-urlencoded":
         raise CsrfRefused(f"POST as {content_type!r}, no CSRF token")
     form = await read_form(request)
+    _check_token(request, form)
+    return form
+
+
+def _check_token(request: Request, form: FormData) -> None:
     expected = _session(request).get("csrf")
     given = form.get(CSRF_FIELD)
     if (
@@ -135,6 +142,38 @@ async def checked_form(request: Request) -> FormData:
         or not secrets.compare_digest(expected.encode(), given.encode())
     ):
         raise CsrfRefused("CSRF token missing or wrong")
+
+
+async def checked_upload_form(request: Request, limit: int) -> FormData:
+    """A posted form that may carry files (``multipart/form-data``, at most ``limit`` bytes in
+    all), after the same CSRF check as ``checked_form``; its files are ``UploadFile``s, an
+    empty file input an ``UploadFile`` of size 0. A plain urlencoded form is read as usual."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "multipart/form-data":
+        return await checked_form(request)
+    body = await read_body(request, limit)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(
+            max_files=MAX_FILES, max_fields=MAX_FIELDS, max_part_size=MAX_FORM
+        )
+    except HTTPException as exc:  # Starlette's answer to a malformed multipart body
+        raise Malformed(f"bad multipart body: {exc.detail}", "The form could not be read") from exc
+    try:
+        if any(isinstance(v, str) and ("\x00" in k or "\x00" in v) for k, v in form.multi_items()):
+            raise Malformed("NUL in a form", NUL_MESSAGE)
+        _check_token(request, form)
+    except CoopubError:
+        await form.close()  # its files' temporary copies
+        raise
     return form
 
 

@@ -42,6 +42,10 @@ class LocalActor(Model):
     its keys stay to sign the ``Delete`` that tells other servers."""
     private_key_pem = fields.TextField()
     public_key_pem = fields.TextField()
+    profile_fields: fields.JSONField[list[dict[str, str]] | None] = fields.JSONField(null=True)
+    """``[{"name", "value"}]``: website, area served…, sent as ``PropertyValue`` attachments."""
+    avatar_uuid = fields.CharField(max_length=36, null=True)  # a models.media.Media
+    header_uuid = fields.CharField(max_length=36, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

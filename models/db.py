@@ -25,6 +25,10 @@ MODEL_MODULES = [
     "models.directory",
     "models.workers",
     "models.login_failures",
+    "models.posts",
+    "models.notifications",
+    "models.media",
+    "models.feed_tokens",
 ]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATIONS_APP = "models"

@@ -76,6 +76,7 @@ class Offer(Model):
     published_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
+    pinned_at = fields.DatetimeField(null=True)  # in the author's ``featured`` collection
 
     class Meta:
         table = "offer"

@@ -32,6 +32,11 @@ from tests.skips import ALLOWED, in_ci
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
+    "feed_token",
+    "notification",
+    "reaction",
+    "post",
+    "media",
     "booking_message",
     "booking",
     "delivery",

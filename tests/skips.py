@@ -25,6 +25,7 @@ ALLOWED: dict[str, str] = {
     # The browser tests (Chromium against `coopub serve`), on the PostgreSQL run.
     "tests/test_browser.py::*": BROWSER_ONCE,
     "tests/test_browser_bookings.py::*": BROWSER_ONCE,
+    "tests/test_browser_places.py::*": BROWSER_ONCE,
     # The multi-process queue tests, on the SQLite run (they do run on the PostgreSQL one).
     "tests/test_workers_pg.py::*": NEEDS_POSTGRES,
     "tests/test_worker_crash.py::*": NEEDS_POSTGRES,

@@ -21,6 +21,7 @@ from federation.services.bookings_texts import refusal_text
 from federation.services.offers import create_offer
 from models.actors import LocalActor, RemoteActor
 from models.bookings import Booking, BookingMessage, BookingState, BookingVia
+from models.notifications import Notification, NotificationKind
 from models.offers import Offer
 from tests import offer_samples as samples
 from tests.conftest import FIXTURES, TEST_DOMAIN
@@ -170,12 +171,14 @@ async def test_an_offer_that_accepts_at_once_answers_with_the_acceptance(
 
 
 @pytest.mark.parametrize(
-    "changes",
+    "changes, state, told",
     [
-        {"inReplyTo": None},  # a private message to Alice, about nothing of hers
-        {"to": [ALICE, PUBLIC]},  # a public reply
-        {"cc": ["https://peer.example/users/bob/followers"]},  # to their followers too
-        {"to": ["https://other.example/users/yann"]},  # to someone else
+        # a private message to Alice, about nothing of hers: a mention of her
+        ({"inReplyTo": None}, "done", NotificationKind.MENTION),
+        ({"to": [ALICE, PUBLIC]}, "done", NotificationKind.REPLY),  # a public reply
+        # to their followers too: a reply for their followers, addressed to her
+        ({"cc": ["https://peer.example/users/bob/followers"]}, "done", NotificationKind.REPLY),
+        ({"to": ["https://other.example/users/yann"]}, "ignored", None),  # to someone else
     ],
 )
 async def test_other_notes_are_not_requests(
@@ -184,12 +187,18 @@ async def test_other_notes_are_not_requests(
     member: LocalActor,
     bob: Signer,
     changes: dict[str, Any],
+    state: str,
+    told: NotificationKind | None,
 ) -> None:
+    """Not requests: no booking, no answer; what is addressed to Alice is a reply to her
+    offer or a mention of her (``tests/test_replies.py``)."""
     ride = await _offer(fed, member, samples.ride())
     note = dm(bob[0], 1, "2 places", ride.ap_id, **changes)
-    assert await deliver(client, fed, note, bob) == "ignored"
+    assert await deliver(client, fed, note, bob) == state
     assert await Booking.all().count() == 0
     assert await notes_to(bob[0]) == []
+    kinds = await Notification.filter(recipient_id=member.id).values_list("kind", flat=True)
+    assert list(kinds) == ([told] if told else [])
 
 
 async def test_what_cannot_be_taken_is_refused_by_direct_message(

@@ -208,8 +208,11 @@ async def test_a_direct_message_that_answers_no_offer_is_no_booking(setup: Setup
         )
         return str(rows[0][0]) if rows and rows[0][0] != "pending" else None
 
-    assert await _eventually(s, outcome, "the message processed") == "ignored"
+    # no booking: a message to Alice, which she is told of as a mention
+    assert await _eventually(s, outcome, "the message processed") == "done"
     assert await s.instance.query(f"SELECT id FROM booking WHERE ap_id = '{hello['id']}'") == []
+    told = await s.instance.query("SELECT kind FROM notification WHERE text LIKE 'Bonjour, 2%'")
+    assert [str(kind) for (kind,) in told] == ["mention"]
 
 
 async def test_a_closed_or_full_offer_is_refused_by_direct_message(setup: Setup) -> None:

@@ -28,6 +28,7 @@ from models.actors import LocalActor, RemoteActor
 from models.bookings import Booking, BookingMessage, BookingState, BookingVia, Progress
 from models.delivery import Delivery
 from models.offers import Offer, OfferStatus
+from models.posts import Post, Visibility
 from tests import offer_samples as samples
 from tests.conftest import TEST_DOMAIN
 from tests.rig import peers
@@ -424,8 +425,10 @@ async def test_messages_only_between_the_two_parties(
     [received] = await BookingMessage.filter(booking_id=booking.id)
     assert (received.author_uri, received.content) == (bob[0].ap_id, "J’arrive vite")
     assert await deliver(client, fed, note(yann[0], 2), yann) == "failed"
-    assert await deliver(client, fed, note(bob[0], 3, public=True), bob) == "ignored"
+    # a public note is no message of the conversation; naming Alice, it is a mention of her
+    assert await deliver(client, fed, note(bob[0], 3, public=True), bob) == "done"
     assert await BookingMessage.all().count() == 1
+    assert await Post.filter(visibility=Visibility.PUBLIC).count() == 1
 
 
 async def test_private_details_travel_only_to_the_confirmed_party(

@@ -86,6 +86,8 @@ def test_round_trip_through_the_wire(kind: str) -> None:
         "kind",
         "purpose",
         "title",
+        "description",
+        "language",
         "starts_at",
         "ends_at",
         "timezone",
@@ -120,7 +122,7 @@ async def test_what_mastodon_needs_to_render_it(fed: Federation, member: LocalAc
         offer = await create_offer(fed, member, build())
         create = await Activity.get(type="Create", object_uri=offer.ap_id)
         note = create.payload["object"]
-        assert note["type"] == "Note"
+        assert note["type"] == "Note" and "name" not in note and "summary" not in note
         assert note["content"].startswith("<p>") and html.escape(offer.title) in note["content"]
         assert note["attributedTo"] == create.payload["actor"] == fed.urls.actor(member)
         assert host_of(note["id"]) == host_of(create.payload["actor"])

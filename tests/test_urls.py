@@ -41,6 +41,7 @@ SAMPLE = {
     "prefix": "c",
     "username": "velos",
     "action": "close",
+    "token": "c2VjcmV0",
 }
 
 

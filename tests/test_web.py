@@ -544,7 +544,7 @@ async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Feder
     for query, message in (
         ("lat=abc&lon=4", "Latitude: must be a number"),
         ("lat=45", "Longitude: required"),
-        ("place=Atlantis", "Place name: no offer mentions that place yet"),
+        ("place=Xyzzyville", "Place name: no place of that name is known"),
         (f"from={day(5)}&to={day(1)}", "Until: must not be before the start"),
         ("kind=boat", "Kind of offer: must be one of: ride, delivery_job, stay"),
         ("radius_km=0&lat=45&lon=4", "Radius (km): must be more than 0"),

@@ -127,7 +127,7 @@ def test_follow_envelopes_are_unchanged() -> None:
 
 async def test_actor_envelopes_are_unchanged(db: None) -> None:
     urls = Urls(BASE)
-    coop = _actor(ActorKind.COOP, "velos", "Vélos", summary="<p>hi</p>")
+    coop = _actor(ActorKind.COOP, "velos", "Vélos", summary="hi")
     _same("update_actor", activities.update_actor(ID, actor_to_as(coop, urls)))
     _same("delete_actor", activities.delete_actor(ID, ALICE))
     gone = _actor(ActorKind.MEMBER, "alice", "Alice", deleted_at=WHEN)

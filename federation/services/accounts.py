@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from activitypub.activities import update_actor
-from activitypub.convert import actor_to_as
 from federation.context import Federation
-from federation.delivery import follower_inboxes, publish
+from federation.services.profiles import send_actor_update
 from federation.signatures import generate_rsa_keypair
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
@@ -82,8 +80,7 @@ async def update_profile(
     if locked is not None:
         actor.locked = locked
     await actor.save()
-    update = update_actor(fed.urls.new_activity_id(), actor_to_as(actor, fed.urls))
-    return await publish(fed, actor, update, await follower_inboxes(fed, actor))
+    return await send_actor_update(fed, actor)
 
 
 async def ensure_instance_actor(hostname: str, title: str) -> LocalActor:

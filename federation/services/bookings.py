@@ -34,6 +34,7 @@ from federation.services.bookings_rules import (
     happens_at,
 )
 from federation.services.bookings_send import send_request
+from federation.services.notifications import notify_booking
 from federation.services.offers import fetch_remote_offer
 from models.actors import LocalActor
 from models.bookings import Booking, BookingMessage, BookingState, BookingVia
@@ -123,6 +124,7 @@ async def receive_request(
         await row.save()
         if (offer.details or {}).get("auto_accept"):
             await accept_in_transaction(fed, row, offer)
+        await notify_booking(row, "requested", "author", detail=ask.message)
     log.info(
         "booking requested",
         extra={"booking": row.ap_id, "offer": offer.ap_id, "state": row.state.value},

@@ -18,6 +18,7 @@ from activitypub.offer_schema import SECTION
 from federation.context import Federation
 from federation.services.bookings_capacity import take
 from federation.services.bookings_send import send_accept, send_reject
+from federation.services.notifications import notify_booking
 from federation.services.offers import publish_offer_change
 from models.actors import LocalActor
 from models.bookings import Booking, BookingState
@@ -100,6 +101,7 @@ async def accept_in_transaction(
     if offer.kind == OfferKind.DELIVERY_JOB:
         await _decline_other_claims(fed, booking, offer, now)
     await send_accept(fed, booking, offer)
+    await notify_booking(booking, "accepted", "booker")
     await publish_offer_change(fed, offer.id)
     log.info("booking accepted", extra={"booking": booking.ap_id, "offer": offer.ap_id})
 
@@ -145,5 +147,6 @@ async def decline_booking(
             raise BookingRefused("not_requested", state=BookingState(current.state).value)
         booking.state, booking.reason = BookingState.DECLINED, reason
         await send_reject(fed, booking, reason, cancelled=False)
+        await notify_booking(booking, "declined", "booker", detail=reason)
     log.info("booking declined", extra={"booking": booking.ap_id})
     return await Booking.get(id=booking.id)

@@ -44,6 +44,7 @@ from federation.services.bookings_lifecycle import (
 from federation.services.bookings_messages import receive_message
 from federation.services.bookings_rules import Party
 from federation.services.bookings_send import send_refusal
+from federation.services.notifications import notify_booking
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.bookings import Booking, BookingMessage, BookingState, Progress
 from models.errors import Blocked, Malformed, NotFound
@@ -151,6 +152,7 @@ async def on_booking_accept(fed: Federation, act: APObject, signer: RemoteActor)
     )
     if not changed:
         raise BookingRefused("not_requested", state=BookingState(booking.state).value)
+    await notify_booking(booking, "accepted", "booker")
     log.info("booking accepted by its author", extra={"booking": booking.ap_id})
     return True
 
@@ -182,6 +184,8 @@ async def on_booking_reject(fed: Federation, act: APObject, signer: RemoteActor)
         return True
     if not changed:
         raise BookingRefused("not_requested", state=BookingState(booking.state).value)
+    if state == BookingState.DECLINED:
+        await notify_booking(booking, "declined", "booker", detail=reason)
     log.info("booking declined by its author", extra={"booking": booking.ap_id})
     return True
 

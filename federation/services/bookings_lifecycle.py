@@ -27,6 +27,7 @@ from activitypub.bookings_errors import BookingForbidden, BookingRefused
 from federation.context import Federation
 from federation.services.bookings_capacity import give_back, job_progressed
 from federation.services.bookings_send import send_reject, send_status, send_undo
+from federation.services.notifications import notify_booking
 from federation.services.offers import publish_offer_change
 from models.actors import LocalActor
 from models.bookings import Booking, BookingState, Progress
@@ -123,6 +124,8 @@ async def cancel(fed: Federation, booking: Booking, side: Side, reason: str) -> 
             await send_undo(fed, booking, reason)
         else:
             await send_reject(fed, booking, reason, cancelled=True)
+        told: Side = "author" if side == "booker" else "booker"
+        await notify_booking(booking, "cancelled", told, detail=reason)
     log.info("booking cancelled", extra={"booking": booking.ap_id, "by": side})
     return await Booking.get(id=booking.id)
 

@@ -15,8 +15,9 @@ from tortoise.transactions import in_transaction
 
 from activitypub.bookings_input import MAX_MESSAGE
 from federation.context import Federation
-from federation.services.bookings_lifecycle import local_side
+from federation.services.bookings_lifecycle import Side, local_side
 from federation.services.bookings_send import send_message
+from federation.services.notifications import notify_booking
 from models.actors import LocalActor
 from models.bookings import Booking, BookingMessage
 
@@ -38,6 +39,8 @@ async def post_message(
     async with in_transaction():
         await sent.save()
         await send_message(fed, booking, sent)
+        told: Side = "author" if side == "booker" else "booker"
+        await notify_booking(booking, "message", told, detail=sent.content, source=sent.ap_id)
     log.info("booking message sent", extra={"booking": booking.ap_id, "by": side})
     return sent
 
@@ -49,7 +52,7 @@ async def receive_message(
     Dated when received: the conversation reads in the order it reached this instance (the
     sender's ``published`` is to the second, and its clock is not ours)."""
     try:
-        return await BookingMessage.create(
+        received = await BookingMessage.create(
             booking_id=booking.id,
             ap_id=ap_id,
             author_uri=author_uri,
@@ -58,3 +61,6 @@ async def receive_message(
         )
     except IntegrityError:
         return None
+    told: Side = "booker" if author_uri == booking.author_uri else "author"
+    await notify_booking(booking, "message", told, detail=text, source=ap_id)
+    return received

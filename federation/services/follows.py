@@ -9,6 +9,7 @@ from activitypub.apobject import APObject
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.delivery import publish
+from federation.services.notifications import notify_follow
 from federation.webfinger import resolve
 from models.actors import LocalActor, RemoteActor
 from models.errors import Blocked, Conflict, NotFound
@@ -44,7 +45,7 @@ async def follow(fed: Federation, follower: LocalActor, target: str) -> Follow:
         state = FollowState.PENDING if local_target.locked else FollowState.ACCEPTED
         if existing:
             return existing
-        return await Follow.create(
+        record = await Follow.create(
             ap_id=fed.urls.new_activity_id(),
             follower_uri=follower_uri,
             target_uri=target_uri,
@@ -52,6 +53,8 @@ async def follow(fed: Federation, follower: LocalActor, target: str) -> Follow:
             local_target=local_target,
             state=state,
         )
+        await notify_follow(record, local_target.id, follower.name or follower.username)
+        return record
     remote = await fetch_actor(fed, target_uri)
     if existing and existing.state == FollowState.ACCEPTED:
         return existing
@@ -133,6 +136,7 @@ async def on_follow(fed: Federation, act: APObject, signer: RemoteActor) -> None
         record.state = FollowState.PENDING if target.locked else FollowState.ACCEPTED
     await record.save()
     log.info("follow received", extra={"follower": signer.ap_id, "state": record.state.value})
+    await notify_follow(record, target.id, signer.name or signer.username)
     if record.state == FollowState.ACCEPTED:
         await _answer(fed, record, target, accept=True)
 

@@ -23,14 +23,22 @@ from federation.services.bookings_inbox import (
     on_booking_update,
     on_offer,
 )
-from federation.services.directory import directory_actor, on_join
+from federation.services.directory import directory_actor, on_join, send_earlier_offers
 from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
 from federation.services.offers import (
     backfill,
-    on_announce,
     on_create,
     on_delete_offer,
     on_update_offer,
+)
+from federation.services.posts_inbox import (
+    forget_author,
+    on_announce_any,
+    on_create_note,
+    on_delete_note,
+    on_like,
+    on_undo_reaction,
+    on_update_note,
 )
 from models.actors import ActorKind, RemoteActor
 from models.errors import NotFound
@@ -47,6 +55,8 @@ async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     if (inner is not None and inner.is_a("Follow")) or await Follow.exists(ap_id=act.object_id):
         await on_undo_follow(fed, act, signer)
         return
+    if await on_undo_reaction(fed, act, signer):  # a favourite or a boost taken back
+        return
     raise NotFound(f"Undo of {act.object_id}: nothing to undo")
 
 
@@ -55,6 +65,8 @@ async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None
     if await on_booking_update(fed, act, signer):
         return
     if await on_update_offer(fed, act, signer):
+        return
+    if await on_update_note(fed, act, signer):
         return
     if inner is not None and inner.id == signer.ap_id:
         await save_actor_update(inner.raw)  # a profile change, signed by the actor itself
@@ -65,9 +77,12 @@ async def on_update(fed: Federation, act: APObject, signer: RemoteActor) -> None
 async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     if await on_delete_offer(fed, act, signer):
         return
+    if await on_delete_note(fed, act, signer):
+        return
     if act.object_id == signer.ap_id:
         # Its offers go too, whichever of the Deletes (offers, actor) is processed first.
         offers = await Offer.filter(author_uri=signer.ap_id, local_uuid__isnull=True).delete()
+        await forget_author(signer.ap_id)  # its notes and reactions too
         await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
         log.info("remote actor deleted", extra={"actor": signer.ap_id, "offers": offers})
         return
@@ -91,6 +106,7 @@ async def on_accept_and_backfill(fed: Federation, act: APObject, signer: RemoteA
         return
     await on_accept(fed, act, signer)
     await backfill(fed, signer)
+    await send_earlier_offers(fed, signer.ap_id)  # a directory admitted us: our open offers
 
 
 async def on_reject_any(fed: Federation, act: APObject, signer: RemoteActor) -> None:
@@ -107,6 +123,8 @@ async def on_create_any(fed: Federation, act: APObject, signer: RemoteActor) -> 
         return
     if await on_direct_message(fed, act, signer):
         return
+    if await on_create_note(fed, act, signer):  # a reply, a mention, a followed account's post
+        return
     await on_create(fed, act, signer)
 
 
@@ -116,7 +134,8 @@ def inbox_handlers() -> dict[str, Handler]:
         "Follow": on_follow_any,
         "Accept": on_accept_and_backfill,
         "Create": on_create_any,
-        "Announce": on_announce,
+        "Announce": on_announce_any,
+        "Like": on_like,
         "Offer": on_offer,
         "Reject": on_reject_any,
         "Undo": on_undo,

@@ -73,6 +73,9 @@ async def delete_account(fed: Federation, actor: LocalActor) -> Activity:
         actor.password_hash = None
         actor.name = ""
         actor.summary = ""
+        actor.profile_fields = None
+        actor.avatar_uuid = None
+        actor.header_uuid = None
         actor.locked = False
         await actor.save()
         tokens = await ApiToken.filter(member_id=actor.id).delete()

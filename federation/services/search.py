@@ -1,7 +1,8 @@
 """Offer search over local and received offers: filters only, sorted by time, no hidden score.
 
 "Near a place" uses the (latitude, longitude) indexes through a bounding box, then the exact
-great-circle distance. A place name is looked up among the places offers already mention; no
+great-circle distance. A place name is looked up in the bundled gazetteer (``places.py``: every
+French commune and postcode, the world's cities), then among the places offers mention; no
 external geocoding service is ever called. The dispatch board (``dispatch.py``) filters by
 the same ``Area`` and reads its pages the same way (``first_matching``).
 """
@@ -20,6 +21,7 @@ from tortoise.queryset import QuerySet
 
 from activitypub.offer_errors import CodedRefusal, OfferError
 from activitypub.offers import distance_km
+from federation.services.places import find_places
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 MAX_LIMIT = 100
@@ -139,7 +141,12 @@ def parse_search(query: dict[str, str]) -> SearchParams:
 
 
 async def resolve_place(name: str) -> tuple[float, float] | None:
-    """Coordinates of a place name already known from offers (exact name, then prefix)."""
+    """Coordinates of a place name: the gazetteer's most populous place of that very name (or
+    postcode); else a name offers mention (exact, then prefix), the newest; else the
+    gazetteer's best guess (a place starting so, or named by the leading words)."""
+    found = await find_places(name)
+    if found.exact and not found.partial:
+        return found.places[0].latitude, found.places[0].longitude
     for filters in ({"place_name__iexact": name}, {"place_name__istartswith": name}):
         row = await Offer.filter(latitude__not_isnull=True, **filters).order_by("-id").first()
         if row is not None:
@@ -147,6 +154,8 @@ async def resolve_place(name: str) -> tuple[float, float] | None:
     row = await Offer.filter(dest_name__iexact=name, dest_latitude__not_isnull=True).first()
     if row is not None:
         return row.dest_latitude, row.dest_longitude  # type: ignore[return-value]
+    if found.places:
+        return found.places[0].latitude, found.places[0].longitude
     return None
 
 
@@ -224,8 +233,8 @@ class Area:
 
 
 async def area_of(params: SearchParams) -> Area | None:
-    """The area asked for (coordinates, or a place name already known from offers), or None;
-    ``InvalidSearch`` for a place nobody mentions."""
+    """The area asked for (coordinates, or a place name: ``resolve_place``), or None;
+    ``InvalidSearch`` for a place name nobody knows."""
     center: tuple[float, float] | None = None
     if params.latitude is not None and params.longitude is not None:
         center = (params.latitude, params.longitude)

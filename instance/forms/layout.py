@@ -9,7 +9,7 @@ address), and amounts typed in units (7.50 €, 12.5 kg) for fields counted in c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -113,16 +113,31 @@ def described(
     )
 
 
+PLACE_HELP = (
+    "Type a town, a postcode or a place: its latitude and longitude are found for you to "
+    "confirm. Or type them yourself."
+)
+
+
+def _coordinates(kind: OfferKind, prefix: str, path: str) -> list[FormField]:
+    """Latitude and longitude, optional in the form: left empty, they are found from the
+    name (``instance/forms/places.py``)."""
+    return [
+        replace(described(kind, f"{prefix}_{c}", f"{path}.{c}"), required=False)
+        for c in ("latitude", "longitude")
+    ]
+
+
 def _place(
     kind: OfferKind, prefix: str, path: str, legend: str, *, window: bool = False
 ) -> Fieldset:
     inputs = [described(kind, f"{prefix}_name", f"{path}.name")]
     if window:
         inputs.append(described(kind, f"{prefix}_address", f"{path}.address"))
-    inputs += [described(kind, f"{prefix}_{c}", f"{path}.{c}") for c in ("latitude", "longitude")]
+    inputs += _coordinates(kind, prefix, path)
     if window:
         inputs += [described(kind, f"{prefix}_{w}", f"{path}.{w}") for w in ("after", "before")]
-    return Fieldset(legend, tuple(inputs))
+    return Fieldset(legend, tuple(inputs), help=PLACE_HELP)
 
 
 def _about(kind: OfferKind) -> Fieldset:
@@ -257,8 +272,7 @@ def _stay() -> tuple[Fieldset, ...]:
             label="Exact address",
             help="Kept on this instance, never published",
         ),
-        described(k, "location_latitude", "stay.location.latitude"),
-        described(k, "location_longitude", "stay.location.longitude"),
+        *_coordinates(k, "location", "stay.location"),
     )
     return (
         _about(k),

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from activitypub.offer_schema import OfferDescription, zone
 from instance.forms.labels import DEFAULT_TIMEZONE
 from instance.forms.layout import FormField, inputs
+from instance.forms.places import remember_places
 
 
 def _at(node: Any, path: str) -> Any:
@@ -60,6 +61,7 @@ def offer_values(offer: OfferDescription) -> dict[str, Any]:
     values: dict[str, Any] = {"kind": kind}
     for spec in inputs(kind):
         values[spec.name] = _shown(_at(offer, spec.path), spec, offer.timezone)
+    remember_places(values)  # a name changed without new coordinates is looked up again
     return values
 
 

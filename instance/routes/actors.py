@@ -7,17 +7,23 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from activitypub.convert import actor_to_as
 from activitypub.urls import ACTOR_PREFIX, is_uuid, path_for
 from federation import collections
 from federation.context import Federation
 from federation.inbox import verify_request
 from federation.services.directory import directory_actor as directory_actor_row
 from federation.services.local import actor_counts, get_local_actor
+from federation.services.pins import featured
+from federation.services.profiles import actor_document, actor_images, coop_members, open_offers
 from federation.services.removal import tombstone
 from instance.errors import error_response
+from instance.media import media_path
 from instance.negotiation import AS2Response, wants_as2
+from instance.offer_view import offer_to_api
+from instance.post_view import announcements_context
+from instance.profile_view import actor_path, profile_view
 from instance.requests import target_uri
+from instance.sessions import current_member
 from instance.templating import render
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed, NotFound, SignatureInvalid
@@ -27,6 +33,7 @@ COLLECTIONS = {
     "outbox": collections.outbox,
     "followers": collections.followers,
     "following": collections.following,
+    "featured": featured,
 }
 
 
@@ -77,22 +84,38 @@ async def _actor_page(request: Request, find: Find) -> Response:
     if wants_as2(request) or public:
         if not public:  # the instance and directory actors stay public: key fetches, joins
             await require_signed_fetch(request)
-        return AS2Response(actor_to_as(local, fed.urls))
+        return AS2Response(await actor_document(fed, local))
+    context = await _page_context(fed, local)
+    context.update(await announcements_context(local, await current_member(request)))
+    return render(request, "actor.html", context)
+
+
+async def _page_context(fed: Federation, local: LocalActor) -> dict[str, object]:
+    """What a member's or a coop's page shows: its profile, its open offers, a coop's
+    members."""
     counts = await actor_counts(fed, local)
     coop = await LocalActor.get_or_none(id=local.coop_id) if local.coop_id else None
-    return render(
-        request,
-        "actor.html",
-        {
-            "actor": local,
-            "actor_id": fed.urls.actor(local),
-            "domain": fed.urls.domain,
-            "followers": counts.followers,
-            "following": counts.following,
-            "coop": coop,
-            "coop_url": fed.urls.actor(coop) if coop else None,
-        },
-    )
+    avatar, header = await actor_images(local)
+    offers = [
+        {**offer_to_api(fed, o), "pinned": o.pinned_at is not None}
+        for o in await open_offers(fed, local)
+    ]
+    members = await coop_members(local) if local.kind == ActorKind.COOP else []
+    return {
+        "actor": local,
+        "actor_id": fed.urls.actor(local),
+        "domain": fed.urls.domain,
+        "followers": counts.followers,
+        "following": counts.following,
+        "coop": coop,
+        "coop_url": fed.urls.actor(coop) if coop else None,
+        "avatar": media_path(avatar) if avatar else None,
+        "header": media_path(header) if header else None,
+        **profile_view(local),
+        "offers": offers,
+        "is_coop": local.kind == ActorKind.COOP,
+        "members": [{"name": m.name or m.username, "path": actor_path(m)} for m in members],
+    }
 
 
 async def actor(request: Request) -> Response:

@@ -21,6 +21,7 @@ from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
 from instance.offer_view import offer_to_api
 from instance.openapi import openapi_document
+from instance.place_names import resolve_json_places
 from instance.requests import read_json
 from models.errors import NotFound
 from models.offers import OfferStatus
@@ -33,7 +34,9 @@ async def _json(request: Request) -> Any:
 
 
 async def _offer(request: Request, default_language: str) -> OfferDescription:
-    return parse_offer(await _json(request), default_language=default_language)
+    data = await _json(request)
+    await resolve_json_places(request, data)  # places given by name only
+    return parse_offer(data, default_language=default_language)
 
 
 async def list_offers(request: Request) -> Response:

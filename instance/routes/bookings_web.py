@@ -40,6 +40,7 @@ from instance.forms.booking import (
 )
 from instance.forms.read import text
 from instance.i18n import negotiate
+from instance.interactions_view import offer_interactions
 from instance.negotiation import wants_as2
 from instance.offer_view import offer_to_api
 from instance.routes.api_bookings import HANDLERS
@@ -156,6 +157,7 @@ async def offer_html(
     context = {
         "offer": offer_to_api(fed, offer),
         "ask": await _ask_box(request, fed, member, offer, values, refused),
+        "interactions": await offer_interactions(fed, offer),  # replies, favourites, boosts
         "csrf_token": sessions.csrf_token(request) if member else "",
     }
     headers = {"Vary": "Accept, Accept-Language, Cookie", **(NO_STORE if member else {})}

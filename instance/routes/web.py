@@ -29,12 +29,14 @@ from instance.forms.display import register_template_helpers
 from instance.forms.labels import ERROR_LABELS, KIND_LABELS, timezone_choices
 from instance.forms.layout import FORM_FIELDS, FORMS
 from instance.forms.messages import refusal_text, search_refusal
+from instance.forms.places import Confirmation, confirm_places
 from instance.forms.prefill import new_offer_values, offer_values
 from instance.forms.read import form_to_offer, form_values
 from instance.i18n import negotiate, translations
 from instance.login_limits import LoginLimits, LoginLocked
 from instance.negotiation import wants_html
 from instance.offer_view import offer_to_api
+from instance.place_names import finder
 from instance.rate_limits import client_address
 from instance.templating import env, render
 from models.actors import LocalActor
@@ -197,6 +199,7 @@ def _offer_form(
     errors: InvalidOffer | None = None,
     action: str | None = None,
     offer: Offer | None = None,
+    places: Confirmation | None = None,
     status: int = 200,
 ) -> Response:
     known = kind if kind in FORMS else None
@@ -214,6 +217,7 @@ def _offer_form(
         "action": action or path_for("new_offer"),
         "offer": offer,
         "timezones": timezone_choices(values.get("timezone") or ""),
+        "places": places.view() if places else {},  # found by name, to confirm
     }
     return form_page(request, "offer_form.html", context, status)
 
@@ -239,12 +243,19 @@ async def new_offer(request: Request) -> Response:
         return to_login(request)
     fed = request.app.state.fed
     values = form_values(form)
+    kind = values.get("kind")
+    places = await confirm_places(values, finder(request))
     try:
         described = form_to_offer(values, default_language=fed.site.languages[0])
+        places.raise_problems()
+        if places.pending:
+            return _offer_form(request, kind=kind, values=values, places=places)
         offer = await service.create_offer(fed, member, described)
     except InvalidOffer as exc:
-        kind = values.get("kind")
-        return _offer_form(request, kind=kind, values=values, errors=exc, status=422)
+        errors = places.merged(exc)
+        return _offer_form(
+            request, kind=kind, values=values, errors=errors, places=places, status=422
+        )
     return see_other(offer_path(offer))
 
 
@@ -275,19 +286,28 @@ async def edit_offer(request: Request) -> Response:
     member, offer = own
     values = form_values(form)
     values["kind"] = OfferKind(offer.kind).value
+    places = await confirm_places(values, finder(request))
+    action = offer_path(offer, "edit_offer")
     try:
         described = form_to_offer(
             values, default_language=offer.language, previous=describe(offer, owner=True)
         )
+        places.raise_problems()
+        if places.pending:
+            kind = values["kind"]
+            return _offer_form(
+                request, kind=kind, values=values, action=action, offer=offer, places=places
+            )
         await service.update_offer(request.app.state.fed, member, offer, described)
     except InvalidOffer as exc:
         return _offer_form(
             request,
             kind=values["kind"],
             values=values,
-            errors=exc,
-            action=offer_path(offer, "edit_offer"),
+            errors=places.merged(exc),
+            action=action,
             offer=offer,
+            places=places,
             status=422,
         )
     return see_other(offer_path(offer))
@@ -372,7 +392,11 @@ async def my_offers(request: Request) -> Response:
     fed = request.app.state.fed
     offers = await Offer.filter(author_id=member.id).order_by("starts_at", "id")
     items = [
-        {**offer_to_api(fed, o), "closed": o.status in CLOSED_STATES}
+        {
+            **offer_to_api(fed, o),
+            "closed": o.status in CLOSED_STATES,
+            "pinned": o.pinned_at is not None,
+        }
         for o in offers
     ]
     return form_page(request, "my_offers.html", {"offers": items, "member": member})

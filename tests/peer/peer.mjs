@@ -23,6 +23,14 @@
 //                            A direct message as Mastodon sends one: Create{Note} `to` that
 //                            actor alone, no cc, a Mention tag, content starting with the
 //                            mention (`content` replaces the generated HTML).
+//   POST /_control/reply     {to: handle | actor URL, inReplyTo: URL, text: "plain text",
+//                             content?: "<p>html</p>"} -> {id, activityId, to}
+//                            A public reply as Mastodon sends one: Create{Note} to Public, cc
+//                            the peer's followers and that actor, a Mention tag, `inReplyTo`.
+//   POST /_control/like      {to: handle | actor URL, object: URL} -> {id, to}
+//   POST /_control/announce  {to: handle | actor URL, object: URL} -> {id, to}
+//                            A favourite / a boost of `object`, sent to its author `to`.
+//   POST /_control/undo      {id} -> {undoId}: Undo of a Like or Announce sent above.
 //   POST /_control/lookup    {target} -> {object: <JSON-LD>, document: <raw fetched JSON>}
 //   POST /_control/clear     -> forget received/requests/outgoing/errors (keeps follows)
 // Errors are {error: "message"} with a 4xx/5xx status.
@@ -40,6 +48,7 @@ import { parseArgs } from "node:util";
 import {
   Accept,
   Activity,
+  Announce,
   Create,
   createExponentialBackoffPolicy,
   createFederation,
@@ -49,6 +58,7 @@ import {
   Mention,
   InProcessMessageQueue,
   isActor,
+  Like,
   MemoryKvStore,
   Note,
   Object as ASObject,
@@ -120,6 +130,8 @@ const outgoing = [];
 const errors = [];
 /** Published notes, by id */
 const notes = new Map();
+/** Likes and Announces sent, by id, with their recipient (for /_control/undo) */
+const reactions = new Map();
 
 function pushBounded(list, item) {
   list.push(item);
@@ -454,6 +466,34 @@ async function lookupActor(ctx, target) {
   return object;
 }
 
+function urlOf(value, name) {
+  try {
+    return new URL(value);
+  } catch {
+    throw new HttpError(400, `'${name}' is not a URL: ${value}`);
+  }
+}
+
+/** A Like or an Announce of `object`, sent to its author `to` (kept for an Undo). */
+async function react(ctx, body, Type, path) {
+  const author = await lookupActor(ctx, body.to);
+  const object = urlOf(body.object, "object");
+  const me = ctx.getActorUri(IDENTIFIER);
+  const id = new URL(`${me.href}/${path}/${randomUUID()}`);
+  const values = { id, actor: me, object };
+  const activity = Type === Announce
+    ? new Announce({
+      ...values,
+      to: PUBLIC_COLLECTION,
+      ccs: [author.id, ctx.getFollowersUri(IDENTIFIER)],
+      published: Temporal.Now.instant(),
+    })
+    : new Like(values);
+  reactions.set(id.href, { activity, recipient: author });
+  await ctx.sendActivity({ identifier: IDENTIFIER }, author, activity);
+  return { id: id.href, to: author.id.href };
+}
+
 const control = {
   "GET /_control/state": async () => ({
     followers: [...followers.keys()],
@@ -574,6 +614,65 @@ const control = {
     });
     await ctx.sendActivity({ identifier: IDENTIFIER }, recipient, create);
     return { id: noteId.href, activityId: create.id.href, to: recipient.id.href };
+  },
+
+  "POST /_control/reply": async (ctx, body) => {
+    if (typeof body.text !== "string" && typeof body.content !== "string") {
+      throw new HttpError(400, "missing 'text' (or 'content')");
+    }
+    const author = await lookupActor(ctx, body.to);
+    const replyTarget = urlOf(body.inReplyTo, "inReplyTo");
+    const username = author.preferredUsername ?? "";
+    const escape = (t) =>
+      t.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+    const content = body.content ??
+      `<p><span class="h-card" translate="no"><a href="${escape(author.id.href)}" ` +
+        `class="u-url mention">@<span>${escape(username)}</span></a></span> ${escape(body.text)}</p>`;
+    const me = ctx.getActorUri(IDENTIFIER);
+    const noteId = ctx.getObjectUri(Note, { identifier: IDENTIFIER, id: randomUUID() });
+    const published = Temporal.Now.instant();
+    const ccs = [ctx.getFollowersUri(IDENTIFIER), author.id];
+    const note = new Note({
+      id: noteId,
+      attribution: me,
+      to: PUBLIC_COLLECTION,
+      ccs,
+      replyTarget,
+      content,
+      mediaType: "text/html",
+      tags: [new Mention({ href: author.id, name: `@${username}@${author.id.host}` })],
+      url: noteId,
+      published,
+    });
+    notes.set(noteId.href, note);
+    const create = new Create({
+      id: new URL(`${noteId.href}/activity`),
+      actor: me,
+      to: PUBLIC_COLLECTION,
+      ccs,
+      object: note,
+      published,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, author, create);
+    return { id: noteId.href, activityId: create.id.href, to: author.id.href };
+  },
+
+  "POST /_control/like": async (ctx, body) => react(ctx, body, Like, "likes"),
+
+  "POST /_control/announce": async (ctx, body) => react(ctx, body, Announce, "announces"),
+
+  "POST /_control/undo": async (ctx, body) => {
+    const sent = reactions.get(body.id);
+    if (sent == null) throw new HttpError(404, `no Like or Announce ${body.id} sent`);
+    const me = ctx.getActorUri(IDENTIFIER);
+    const undo = new Undo({
+      id: new URL(`${body.id}/undo`),
+      actor: me,
+      object: sent.activity,
+    });
+    reactions.delete(body.id);
+    await ctx.sendActivity({ identifier: IDENTIFIER }, sent.recipient, undo);
+    return { undoId: undo.id.href };
   },
 
   "POST /_control/lookup": async (ctx, body) => {

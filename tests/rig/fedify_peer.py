@@ -309,6 +309,29 @@ class FedifyPeer:
             body["content"] = content
         return await self._call("POST", "/_control/dm", body)
 
+    async def reply(
+        self, to: str, in_reply_to: str, text: str, *, content: str | None = None
+    ) -> dict:
+        """A public reply as Mastodon sends one: ``Create{Note}`` to Public, cc the peer's
+        followers and ``to`` (the author answered, mentioned), ``inReplyTo``.
+        ``{"id", "activityId", "to"}``."""
+        body: dict[str, Any] = {"to": to, "inReplyTo": in_reply_to, "text": text}
+        if content is not None:
+            body["content"] = content
+        return await self._call("POST", "/_control/reply", body)
+
+    async def like(self, to: str, obj: str) -> dict:
+        """A favourite of ``obj``, sent to its author ``to``; ``{"id", "to"}``."""
+        return await self._call("POST", "/_control/like", {"to": to, "object": obj})
+
+    async def announce(self, to: str, obj: str) -> dict:
+        """A boost of ``obj`` (to Public, cc ``to`` and the followers); ``{"id", "to"}``."""
+        return await self._call("POST", "/_control/announce", {"to": to, "object": obj})
+
+    async def undo(self, activity_id: str) -> dict:
+        """``Undo`` of a favourite or a boost sent by ``like``/``announce``."""
+        return await self._call("POST", "/_control/undo", {"id": activity_id})
+
     async def lookup(self, target: str) -> dict:
         """Signed GET of a remote object; ``{"object": <json-ld>, "document": <raw>}``."""
         return await self._call("POST", "/_control/lookup", {"target": target})

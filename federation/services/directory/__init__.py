@@ -4,7 +4,8 @@ A host joins by having its instance actor follow the directory actor. The direct
 candidate (NodeInfo 2.1 speaks ActivityPub, the instance actor's key verified the Follow, the
 domains match, ChatonsInfos when published), admits it (open mode) or waits for an operator
 (manual mode), and then relays the public offers of every admitted instance to all the others
-with ``Announce``, so a new instance sees the network's offers without following anyone.
+with ``Announce``, so a new instance sees the network's offers without following anyone: those
+published after it joined, and (bounded) the open ones published before, both ways.
 
 By concern: ``membership`` (the instance side), ``actor``, ``checks`` and ``admission``,
 ``relay``, ``listing`` and ``mirrors``, ``upkeep``. The names callers use are importable here.
@@ -23,9 +24,16 @@ from federation.services.directory.membership import (
     joined_inboxes,
     leave,
     memberships,
+    send_earlier_offers,
 )
 from federation.services.directory.mirrors import merge_mirrors, mirror
-from federation.services.directory.relay import Progress, admitted_inboxes, backfill_entry, relay
+from federation.services.directory.relay import (
+    Progress,
+    admitted_inboxes,
+    backfill_entry,
+    relay,
+    relay_held,
+)
 from federation.services.directory.upkeep import refresh_entries
 
 __all__ = [
@@ -52,4 +60,6 @@ __all__ = [
     "refresh_entries",
     "reject",
     "relay",
+    "relay_held",
+    "send_earlier_offers",
 ]

@@ -12,7 +12,7 @@ from activitypub.urls import match_path
 from federation.context import Federation
 from federation.services.directory.actor import directory_actor
 from federation.services.directory.checks import check_candidate, passed
-from federation.services.directory.relay import Progress, backfill_entry
+from federation.services.directory.relay import Progress, backfill_entry, relay_held
 from federation.services.follows import decide
 from models.actors import LocalActor, RemoteActor
 from models.directory import DirectoryEntry, EntryState
@@ -91,10 +91,14 @@ async def _set_state(fed: Federation, entry: DirectoryEntry, state: EntryState) 
 
 
 async def admit(fed: Federation, domain: str, progress: Progress | None = None) -> int:
-    """Admit an instance, then backfill it with the open offers already known here."""
+    """Admit an instance, backfill it with the open offers of the directory, and relay those
+    of its own already held here; it sends the rest on our ``Accept``. Returns the backfill's
+    count."""
     entry = await _entry(domain)
     await _set_state(fed, entry, EntryState.ADMITTED)
-    return await backfill_entry(fed, entry, progress)
+    sent = await backfill_entry(fed, entry, progress)
+    await relay_held(fed, entry)
+    return sent
 
 
 async def reject(fed: Federation, domain: str) -> None:
