@@ -85,16 +85,23 @@ def wrap_object(
 
 
 def wrap_delete(
-    activity_id: str, actor_id: str, object_id: str, *, cc: list[str], published: datetime
+    activity_id: str,
+    actor_id: str,
+    object_id: str,
+    *,
+    cc: list[str],
+    published: datetime,
+    to: list[str] | None = None,
 ) -> dict[str, Any]:
-    """``Delete`` of an object, which it replaces by a ``Tombstone``."""
+    """``Delete`` of an object, which it replaces by a ``Tombstone``; public unless ``to`` says
+    otherwise (a non-public post's deletion goes to its own audience, not into the outbox)."""
     tombstone = {"id": object_id, "type": "Tombstone"}
     return _envelope(
         id=activity_id,
         type="Delete",
         actor=actor_id,
         object=tombstone,
-        to=[PUBLIC],
+        to=to if to is not None else [PUBLIC],
         cc=cc,
         published=published,
     )

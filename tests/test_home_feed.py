@@ -231,6 +231,16 @@ async def test_a_reply_is_as_wide_as_the_post_it_answers(
     assert list(inboxes) == [zoe.inbox]  # never to the member's followers
     assert not direct_create.public  # out of the outbox
 
+    # deleting them tells the same audience, and keeps them out of the outbox still
+    for post in (to_private, to_direct):
+        await posting.delete_post(fed, post)
+        delete = await Activity.get(type="Delete", object_uri=post.ap_id)
+        assert (delete.payload["to"], delete.payload["cc"]) == (
+            post.document["to"],
+            post.document["cc"],
+        )
+        assert not delete.public
+
 
 async def test_a_reply_to_an_offer_local_or_remote(
     fed: Federation, member: LocalActor, coop: LocalActor

@@ -349,11 +349,13 @@ async def delete_post(fed: Federation, post: Post) -> None:
     inboxes = set(await _inboxes_of(fed, author, audience))
     if post.in_reply_to:
         inboxes |= set(await _answered_inbox(post.in_reply_to))
+    public = post.visibility in (Visibility.PUBLIC, Visibility.UNLISTED)
     delete = wrap_delete(
         fed.urls.new_activity_id(),
         fed.urls.actor(author),
         post.ap_id,
-        cc=[fed.urls.followers(author)],
+        to=None if public else all_ids(doc.get("to")),
+        cc=[fed.urls.followers(author)] if public else all_ids(doc.get("cc")),
         published=datetime.now(UTC),
     )
     async with in_transaction():
