@@ -41,6 +41,8 @@ TEMPLATES: dict[str, str] = {
     "not_an_object": "must be an object",
     "unknown_timezone": "unknown time zone",
     "before_start": "must not be before the start",
+    "too_late": "at most %(days)s days after the start",
+    "not_a_day": "must be a date (YYYY-MM-DD)",
     "before_after": "must not be before 'after'",
     "exceeds_total": "cannot exceed the seats offered",
     "status_not_allowed": "A %(kind)s cannot be %(status)s",

@@ -16,6 +16,7 @@ from pydantic_core import ErrorDetails
 
 from activitypub.offer_errors import TEMPLATES, InvalidOffer, OfferError
 from activitypub.offer_facts import field_facts
+from activitypub.offer_schedule import schedule_problems
 from activitypub.offer_schema import OFFER_DESCRIPTION, OfferDescription, zone
 from models.offers import OfferKind
 
@@ -74,6 +75,9 @@ def parse_offer(data: Any, *, lax: bool = False, default_language: str = "fr") -
         offer = OFFER_DESCRIPTION.validate_python(data, strict=not lax, context={"tz": tz})
     except ValidationError as exc:
         raise InvalidOffer(problems_of(exc)) from None
+    problems = schedule_problems(offer)
+    if problems:
+        raise InvalidOffer(problems)
     if offer.language is None:
         offer.language = default_language
     return offer

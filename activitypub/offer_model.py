@@ -8,12 +8,13 @@ same model. A local stay's exact place goes to ``private``; its public position 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from activitypub.offer_geo import fuzz_location
+from activitypub.offer_schedule import schedule_end
 from activitypub.offer_schema import (
     OFFER_DESCRIPTION,
     SECTION,
@@ -44,11 +45,21 @@ class UnreadableOffer(CoopubError):
     offers were held to it, or a row written by hand."""
 
 
+def _expiry(offer: OfferDescription) -> datetime:
+    """The expiry given, else a regular ride's last day (``offer_schedule``), else the
+    offer's end, else 6 hours after its start."""
+    if offer.expires_at is not None:
+        return offer.expires_at
+    if isinstance(offer, RideOffer) and offer.ride.schedule is not None:
+        return schedule_end(offer.starts_at, offer.ride.schedule, offer.timezone)
+    if offer.ends_at is not None:
+        return offer.ends_at
+    return offer.starts_at + timedelta(hours=6)
+
+
 def _common(offer: OfferDescription, language: str) -> dict[str, Any]:
     ends_at = offer.ends_at
-    expires_at = offer.expires_at or (ends_at or offer.starts_at) + timedelta(
-        hours=0 if ends_at else 6
-    )
+    expires_at = _expiry(offer)
     return {
         "kind": offer.kind,
         "purpose": offer.purpose,

@@ -12,7 +12,7 @@ strings and nulls in the input count as absent (see ``activitypub.offer_input``)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,6 +69,25 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
     except OverflowError:  # year 1 or 9999 pushed past the range by its offset
         raise PydanticCustomError("not_a_datetime", "must be a date and time (ISO 8601)") from None
 
+
+def _day(value: Any) -> date:
+    """A day, ``YYYY-MM-DD`` (a form's and JSON's text; a date as is)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("not_a_day", "must be a date (YYYY-MM-DD)")
+
+
+Day = Annotated[
+    date,
+    PlainValidator(_day),
+    PlainSerializer(lambda day: day.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
 
 Moment = Annotated[
     datetime,
@@ -135,6 +154,16 @@ class Schedule(Described):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         examples=["08:00"],
     )
+    until: Day | None = Field(
+        None,
+        title="Regular trip: last day",
+        description="At most a year after the start; when empty, the trip is offered for 3 months",
+    )
+
+    @model_serializer(mode="wrap")
+    def _present(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``"until": null`` in the API or in stored details."""
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class RideDetails(Described):
@@ -280,8 +309,8 @@ class OfferBase(Described):
     expires_at: Moment | None = Field(
         None,
         title="Expires",
-        description="When the offer stops being shown; by default its end, or 6 hours after "
-        "its start when it has no end",
+        description="When the offer stops being shown; by default a regular ride's last day "
+        "(the end of it), else its end, or 6 hours after its start when it has no end",
     )
     price_cents: int | None = Field(
         None,

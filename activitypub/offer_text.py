@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, get_day_names
+from babel.dates import format_date, format_datetime, get_day_names
+from babel.lists import format_list
 from babel.numbers import format_currency
 from babel.units import format_unit
 
@@ -31,6 +32,7 @@ from activitypub.offer_schema import (
     Details,
     Place,
     RideDetails,
+    Schedule,
     StayDetails,
     details_of,
     zone,
@@ -174,6 +176,19 @@ class _Writer:
             status = OfferStatus.FULL.value
         return STATUS_TEXT[self.lang].get(status)
 
+    def weekly(self, schedule: Schedule) -> str:
+        """The sentence: Every Monday and Thursday at 07:30 (Chaque lundi et jeudi à 07:30),
+        with the last day when there is one; the days in the week's order."""
+        names = get_day_names("wide", locale=self.lang)
+        days = format_list(
+            [names[WEEKDAYS.index(d)] for d in WEEKDAYS if d in schedule.weekdays],
+            locale=self.lang,
+        )
+        if schedule.until is None:
+            return self.t["weekly"].format(days=days, time=schedule.time)
+        until = format_date(schedule.until, "long", locale=self.lang)
+        return self.t["weekly_until"].format(days=days, time=schedule.time, until=until)
+
     def ride(self, ride: RideDetails, available: bool) -> list[str]:
         t, offer = self.t, self.offer
         route = " → ".join(p.name for p in (ride.origin, *ride.waypoints, ride.destination))
@@ -185,9 +200,7 @@ class _Writer:
             leaving += ", " + t["flexibility"].format(v=minutes)
         lines = [t["route"].format(v=route), t["leaving"].format(v=leaving)]
         if ride.schedule:
-            names = get_day_names("abbreviated", locale=self.lang)
-            days = ", ".join(names[WEEKDAYS.index(d)] for d in ride.schedule.weekdays)
-            lines.append(t["weekly"].format(days=days, time=ride.schedule.time))
+            lines.append(self.weekly(ride.schedule))
         if offer.purpose == Purpose.REQUEST:
             lines.append(t["seats_wanted"].format(n=ride.seats_total))
         elif available and offer.quantity_available:

@@ -24,6 +24,7 @@ from typing import Any
 from icalendar import Calendar, Event
 
 from activitypub.offer_model import UnreadableOffer, describe
+from activitypub.offer_schedule import first_on_schedule
 from activitypub.offer_schema import WEEKDAYS, RideDetails, Schedule, details_of, zone
 from activitypub.offer_text import LANGUAGES, offer_content_html
 from instance.forms.booking import PRIVATE_LABELS
@@ -157,21 +158,6 @@ def _schedule(offer: Offer) -> Schedule | None:
     except UnreadableOffer:
         return None
     return details.schedule if isinstance(details, RideDetails) else None
-
-
-def first_on_schedule(start: datetime, schedule: Schedule, tz: tzinfo) -> datetime:
-    """The first departure of the schedule at or after ``start``, at the schedule's local
-    time (a wall-clock time: 07:30 stays 07:30 across a change of summer time)."""
-    hour, minute = (int(part) for part in schedule.time.split(":"))
-    local = start.astimezone(tz)
-    days = {WEEKDAYS.index(day) for day in schedule.weekdays}
-    for offset in range(8):  # the same weekday a week later at the latest
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() in days:
-            candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
-            if candidate >= local:
-                return candidate
-    raise ValueError(f"no departure in {schedule.weekdays}")  # min_length=1: unreachable
 
 
 def _repeat(offer: Offer, tz: tzinfo) -> tuple[datetime, Recurrence] | None:

@@ -207,7 +207,9 @@ async def test_a_ride_leaving_off_its_schedule_keeps_that_first_departure(
     [extra] = event["rdate"].dts
     assert extra.dt == leaving and event["rdate"].params["TZID"] == "Europe/Paris"
     # a schedule that would start after the offer's end adds nothing: the one departure
-    short = samples.ride(starts_at=leaving.isoformat())
+    short = samples.ride(
+        starts_at=leaving.isoformat(), expires_at=(leaving + timedelta(hours=6)).isoformat()
+    )
     short["ride"]["schedule"] = {"weekdays": ["mon"], "time": "07:30"}
     event = only_event(await offer_ics(anonymous, await create_offer(fed, alice, short)))
     assert event.decoded("dtstart") == leaving and "rrule" not in event and "rdate" not in event

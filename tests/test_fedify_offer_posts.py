@@ -32,7 +32,7 @@ EXPECTED = """\
 Covoiturage proposé · Lyon → Grenoble en covoiturage
 Trajet : Lyon → Voiron → Grenoble
 Départ : mar. 4 juin 2030, 08:00 (Europe/Paris), à 15\u00a0min près
-Chaque semaine : lun., jeu. à 08:00
+Chaque lundi et jeudi à 08:00
 3 place(s) disponible(s)
 Prix : 7,00\u00a0€ par place
 Départ place Bellecour

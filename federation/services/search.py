@@ -20,6 +20,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from activitypub.offer_errors import CodedRefusal, OfferError
+from activitypub.offer_schedule import departs_between, stored_schedule
 from activitypub.offers import distance_km
 from federation.services.places import find_places
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
@@ -167,13 +168,18 @@ async def search_offers(params: SearchParams) -> list[Offer]:
         query = query.filter(kind=params.kind)
     if params.purpose:
         query = query.filter(purpose=params.purpose)
+    keeps: list[Callable[[Offer], bool]] = []
     if params.date_from:
+        # a ride may be regular: open until its expiry, checked day by day in Python
         query = query.filter(
             Q(ends_at__gte=params.date_from)
             | Q(ends_at__isnull=True, starts_at__gte=params.date_from)
+            | Q(kind=OfferKind.RIDE, expires_at__gte=params.date_from)
         )
     if params.date_to:
         query = query.filter(starts_at__lte=params.date_to)
+    if params.date_from or params.date_to:
+        keeps.append(lambda offer: in_dates(offer, params.date_from, params.date_to))
     if params.min_quantity is not None:
         query = query.filter(quantity_available__gte=params.min_quantity)
     if params.text:
@@ -184,10 +190,29 @@ async def search_offers(params: SearchParams) -> list[Offer]:
             | Q(dest_name__icontains=params.text)
         )
     area = await area_of(params)
-    if area is None:
-        return await query.order_by("starts_at", "id").offset(params.offset).limit(params.limit)
-    ordered = query.filter(area.box()).order_by("starts_at", "id")
-    return await first_matching(ordered, area.contains, params.offset, params.limit)
+    if area is not None:
+        query = query.filter(area.box())
+        keeps.append(area.contains)
+    ordered = query.order_by("starts_at", "id")
+    if not keeps:
+        return await ordered.offset(params.offset).limit(params.limit)
+    return await first_matching(
+        ordered, lambda offer: all(keep(offer) for keep in keeps), params.offset, params.limit
+    )
+
+
+def in_dates(offer: Offer, date_from: datetime | None, date_to: datetime | None) -> bool:
+    """A regular ride: one of its departures, from its start to its expiry, falls within the
+    dates. Any other offer: it has not ended before them (the query already knows it starts
+    before their end)."""
+    schedule = stored_schedule(offer.details) if offer.kind == OfferKind.RIDE else None
+    if schedule is not None:
+        return departs_between(
+            offer.starts_at, offer.expires_at, schedule, offer.timezone, date_from, date_to
+        )
+    if date_from is None:
+        return True
+    return (offer.ends_at or offer.starts_at) >= date_from
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,7 @@ def _ride() -> tuple[Fieldset, ...]:
                     k, "weekdays", "ride.schedule.weekdays", type="weekdays", labels=WEEKDAY_LABELS
                 ),
                 described(k, "schedule_time", "ride.schedule.time", type="time"),
+                described(k, "schedule_until", "ride.schedule.until", type="date"),
             ),
         ),
         Fieldset(
