@@ -42,12 +42,13 @@ PurposeValue = Literal[Purpose.OFFER, Purpose.REQUEST]
 
 
 def zone(name: Any) -> ZoneInfo | None:
-    """The time zone of that IANA name, or None."""
-    if not isinstance(name, str) or not name:
+    """The time zone of that IANA name, or None. The name becomes a file path: a long one is
+    refused before it is tried (the system would raise ``OSError``: name too long)."""
+    if not isinstance(name, str) or not name or len(name) > 64:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 

@@ -191,6 +191,19 @@ async def test_hostile_json_on_the_api_is_400(
     no_error_logged(caplog)
 
 
+@pytest.mark.parametrize("timezone", ["x" * 70_000, "Europe/" + "a" * 300, "../../etc/passwd"])
+async def test_a_time_zone_that_is_no_file_name_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], timezone: str
+) -> None:
+    """Found by fuzzing: a 70,000-character time zone reached ``ZoneInfo``, whose file lookup
+    raised ``OSError`` (name too long): a 500. Regular rides read the zone early."""
+    ride = samples.ride()
+    ride["timezone"] = timezone
+    ride["ride"]["schedule"] = {"weekdays": ["MO"], "time": "07:30"}
+    r = await client.post("/api/v1/offers", json=ride, headers=auth)
+    assert r.status_code in (413, 422), r.text
+
+
 async def test_offer_status_body_is_read_the_same_way(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:
