@@ -176,6 +176,13 @@ class Sample:
     """The seed it was made from: its id, left as it was, is replaced by a fresh one for each
     example (else every example after the first would be a duplicate)."""
 
+    def __repr__(self) -> str:
+        """Short: hypothesis prints the drawn arguments (in CI, of every example it reports),
+        and a 70,000-character document is a 150 kB repr, which it refuses with a warning
+        that the test suite turns into an error."""
+        size = len(self.raw) if self.raw is not None else len(json.dumps(self.doc, default=str))
+        return f"Sample({self.label!r}, seed={self.seed!r}, ops={self.ops!r}, {size} bytes)"
+
     def body(self) -> bytes:
         if self.raw is not None:
             return self.raw
