@@ -35,6 +35,8 @@ class LocalActor(Model):
     is_admin = fields.BooleanField(default=False, db_default=False)
     """May open the admin page (instance settings, directory, delivery queue). ``db_default``
     matches migration 0005, so ``makemigrations`` finds nothing to alter on this table."""
+    coop_admin = fields.BooleanField(default=False, db_default=False)
+    """Admins their own coop (``coop``): approves who joins it, invites people to it."""
     disabled = fields.BooleanField(default=False, db_default=False)
     """May not log in nor use API tokens (``coopub member disable``); still federated."""
     deleted_at = fields.DatetimeField(null=True)

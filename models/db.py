@@ -29,6 +29,8 @@ MODEL_MODULES = [
     "models.notifications",
     "models.media",
     "models.feed_tokens",
+    "models.signups",
+    "models.alerts",
 ]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATIONS_APP = "models"

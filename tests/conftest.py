@@ -32,6 +32,12 @@ from tests.skips import ALLOWED, in_ci
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
+    "alert_match",
+    "saved_search",
+    "password_reset",
+    "membership_request",
+    "signup_request",
+    "invitation",
     "feed_token",
     "notification",
     "reaction",
