@@ -29,6 +29,8 @@ from tests.rig.database import drop_created, fresh_database_url
 from tests.rig.remote import RemoteServer
 from tests.skips import ALLOWED, in_ci
 
+pytest_plugins = ["tests.rig.web_clients"]  # app, alice, bob, as_alice, as_bob, anonymous
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (

@@ -8,78 +8,31 @@ booking; one to a closed or full offer is answered with the reason, in the offer
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 import pytest
 
 from tests import offer_samples as samples
-from tests.rig.fedify_peer import PUBLIC, FedifyPeer, direct_messages, node_available
-from tests.rig.instances import Instance, Rig
-from tests.skips import in_ci
+from tests.rig.fedify_peer import PUBLIC, direct_messages
+from tests.rig.peer_setup import PeerSetup, needs_node, peer_following
 
-pytestmark = pytest.mark.skipif(
-    not node_available() and not in_ci(),
-    reason="Node.js >= 20 is not installed (scripts/setup); CI always runs this test",
-)
+pytestmark = needs_node
 
 CONTACT = "06 12 34 56 78"
 MEETING = "Devant la gare Part-Dieu"
-T = TypeVar("T")
-
-
-@dataclass
-class Setup:
-    rig: Rig
-    instance: Instance
-    peer: FedifyPeer
-    alice: str
-    token: str
 
 
 @pytest.fixture(scope="module")
-async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Setup]:
-    instance = await Instance.create("dm", tmp_path_factory.mktemp("dm"), authorized_fetch=True)
-    peer = await FedifyPeer.start()
-    await instance.coop("velos")
-    alice = await instance.member("alice", "velos")
-    token = (await instance.ok("token", "create", "alice")).strip()
-    await peer.follow(alice)
-    await peer.wait_for(lambda s: s["following"].get(alice) == "accepted")
-    yield Setup(Rig([instance]), instance, peer, alice, token)
-    await peer.stop()
-    await instance.stop()
+async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PeerSetup]:
+    async with peer_following("dm", tmp_path_factory.mktemp("dm")) as s:
+        yield s
 
 
-async def _api(s: Setup, method: str, path: str, body: Any = None) -> Any:
-    async with httpx.AsyncClient(base_url=s.instance.base_url) as client:
-        r = await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {s.token}"}
-        )
-    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
-    return r.json()
-
-
-async def _eventually(s: Setup, probe: Callable[[], Awaitable[T | None]], what: str) -> T:
-    """What ``probe`` finds once the peer's delivery has reached coopub and been processed."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        await s.rig.drain()
-        found = await probe()
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} never happened\n{s.instance.log()[-3000:]}\n{s.peer.logs()}")
-
-
-async def _offer(s: Setup, body: dict[str, Any]) -> dict[str, Any]:
+async def _offer(s: PeerSetup, body: dict[str, Any]) -> dict[str, Any]:
     """Alice posts an offer; the peer, her follower, receives it."""
-    offer: dict[str, Any] = await _api(s, "POST", "/api/v1/offers", body)
+    offer: dict[str, Any] = await s.api("POST", "/api/v1/offers", body)
     await s.rig.drain()
     await s.peer.wait_for(
         lambda st: any(
@@ -90,7 +43,7 @@ async def _offer(s: Setup, body: dict[str, Any]) -> dict[str, Any]:
     return offer
 
 
-async def _dms(s: Setup, count: int) -> list[dict[str, Any]]:
+async def _dms(s: PeerSetup, count: int) -> list[dict[str, Any]]:
     """Alice's first ``count`` direct messages to the peer, as sent (once Fedify accepted each:
     signature checked, parsed)."""
     state = await s.peer.wait_for(lambda st: len(direct_messages(st, s.alice)) >= count)
@@ -105,7 +58,7 @@ async def _dms(s: Setup, count: int) -> list[dict[str, Any]]:
     return sent
 
 
-def _check_direct(s: Setup, dm: dict[str, Any], in_reply_to: str) -> str:
+def _check_direct(s: PeerSetup, dm: dict[str, Any], in_reply_to: str) -> str:
     """What Mastodon needs to show a direct message in the person's conversation; its text."""
     note = dm["object"]
     assert dm["to"] == [s.peer.actor_id] and "cc" not in dm, dm
@@ -123,18 +76,18 @@ def _check_direct(s: Setup, dm: dict[str, Any], in_reply_to: str) -> str:
     return str(note["content"])
 
 
-async def _request_for(s: Setup, asked: str) -> dict[str, Any] | None:
-    listing = await _api(s, "GET", "/api/v1/bookings/requests")
+async def _request_for(s: PeerSetup, asked: str) -> dict[str, Any] | None:
+    listing = await s.api("GET", "/api/v1/bookings/requests")
     found = [b for b in listing["items"] if b["ap_id"] == asked]
     return found[0] if found else None
 
 
-async def test_a_ride_booked_by_direct_message(setup: Setup) -> None:
+async def test_a_ride_booked_by_direct_message(setup: PeerSetup) -> None:
     s = setup
     ride = await _offer(s, samples.ride())
     asked = await s.peer.dm(s.alice, "2 places stp", in_reply_to=ride["ap_id"])
     # Alice sees a request like any other, for 2 seats, with the message
-    request = await _eventually(s, lambda: _request_for(s, asked["id"]), "the request")
+    request = await s.eventually(lambda: _request_for(s, asked["id"]), "the request")
     assert (request["via"], request["state"], request["quantity"]) == (
         "direct_message",
         "requested",
@@ -150,7 +103,7 @@ async def test_a_ride_booked_by_direct_message(setup: Setup) -> None:
 
     details = {"meeting_point": MEETING, "contact": CONTACT}
     path = f"/api/v1/bookings/{request['id']}"
-    accepted = await _api(s, "POST", f"{path}/accept", {"details": details})
+    accepted = await s.api("POST", f"{path}/accept", {"details": details})
     assert accepted["state"] == "accepted"
     await s.rig.drain()
     answer = (await _dms(s, 2))[1]
@@ -158,11 +111,11 @@ async def test_a_ride_booked_by_direct_message(setup: Setup) -> None:
     assert "est acceptée (2 place(s)).</p>" in text
     assert f"Point de rendez-vous : {MEETING}" in text and f"Contact : {CONTACT}" in text
     assert "Répondez à ce message pour écrire à alice." in text
-    ride_now = await _api(s, "GET", f"/api/v1/offers/{ride['id']}")
+    ride_now = await s.api("GET", f"/api/v1/offers/{ride['id']}")
     assert ride_now["quantity_available"] == 1
 
     # Alice writes on the booking: the peer gets it as a direct message
-    await _api(s, "POST", f"{path}/messages", {"content": "Rendez-vous à 7 h 50"})
+    await s.api("POST", f"{path}/messages", {"content": "Rendez-vous à 7 h 50"})
     await s.rig.drain()
     chat = (await _dms(s, 3))[2]
     assert "Rendez-vous à 7 h 50" in _check_direct(s, chat, asked["id"])
@@ -173,18 +126,18 @@ async def test_a_ride_booked_by_direct_message(setup: Setup) -> None:
     later = await s.peer.dm(s.alice, "J’aurai un vélo plié", in_reply_to=answer["object"]["id"])
 
     async def conversation() -> list[tuple[str, bool]] | None:
-        messages = (await _api(s, "GET", path))["messages"]
+        messages = (await s.api("GET", path))["messages"]
         return [(m["content"], m["mine"]) for m in messages] if len(messages) == 3 else None
 
-    assert await _eventually(s, conversation, "the replies") == [
+    assert await s.eventually(conversation, "the replies") == [
         ("Rendez-vous à 7 h 50", True),
         ("Parfait, merci", False),
         ("J’aurai un vélo plié", False),
     ]
-    stored = (await _api(s, "GET", path))["messages"]
+    stored = (await s.api("GET", path))["messages"]
     assert [m["id"] for m in stored[1:]] == [reply["id"], later["id"]]
     # and Alice's next message answers the peer's latest one
-    await _api(s, "POST", f"{path}/messages", {"content": "Très bien"})
+    await s.api("POST", f"{path}/messages", {"content": "Très bien"})
     await s.rig.drain()
     _check_direct(s, (await _dms(s, 4))[3], later["id"])
 
@@ -198,7 +151,7 @@ async def test_a_ride_booked_by_direct_message(setup: Setup) -> None:
     assert carrying[0]["to"] == [s.peer.actor_id] and "cc" not in carrying[0]
 
 
-async def test_a_direct_message_that_answers_no_offer_is_no_booking(setup: Setup) -> None:
+async def test_a_direct_message_that_answers_no_offer_is_no_booking(setup: PeerSetup) -> None:
     s = setup
     hello = await s.peer.dm(s.alice, "Bonjour, 2 places pour Grenoble ?")
 
@@ -209,18 +162,18 @@ async def test_a_direct_message_that_answers_no_offer_is_no_booking(setup: Setup
         return str(rows[0][0]) if rows and rows[0][0] != "pending" else None
 
     # no booking: a message to Alice, which she is told of as a mention
-    assert await _eventually(s, outcome, "the message processed") == "done"
+    assert await s.eventually(outcome, "the message processed") == "done"
     assert await s.instance.query(f"SELECT id FROM booking WHERE ap_id = '{hello['id']}'") == []
     told = await s.instance.query("SELECT kind FROM notification WHERE text LIKE 'Bonjour, 2%'")
     assert [str(kind) for (kind,) in told] == ["mention"]
 
 
-async def test_a_closed_or_full_offer_is_refused_by_direct_message(setup: Setup) -> None:
+async def test_a_closed_or_full_offer_is_refused_by_direct_message(setup: PeerSetup) -> None:
     """The reason comes back in the offer's language (the post the person answered), and
     nothing is stored."""
     s = setup
     closed = await _offer(s, samples.ride(title="Lyon → Annecy"))
-    await _api(s, "POST", f"/api/v1/offers/{closed['id']}/close")
+    await s.api("POST", f"/api/v1/offers/{closed['id']}/close")
     await s.rig.drain()
     one_seat = samples.ride(title="Lyon → Geneva", language="en")
     one_seat["ride"].update(seats_total=1, seats_available=1)

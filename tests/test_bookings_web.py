@@ -6,14 +6,11 @@ conversation, private details only once accepted, and French."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from babel.messages.pofile import read_po
 from starlette.applications import Starlette
 
@@ -24,8 +21,6 @@ from activitypub.urls import path_for
 from federation.context import Federation
 from federation.services.accounts import create_actor
 from federation.services.offers import create_offer, store_remote_offer
-from instance.app import create_app
-from instance.config import parse_config
 from instance.forms.booking import ASK_BUTTONS, FIELD_LABELS, PRIVATE_LABELS, QUANTITY_LABELS
 from instance.forms.labels import BOOKING_STATE_LABELS, PROGRESS_LABELS
 from instance.routes.bookings_web import DONE
@@ -34,66 +29,15 @@ from models.actors import ActorKind, LocalActor
 from models.bookings import Booking
 from models.offers import Offer, OfferStatus
 from tests import offer_samples as samples
-from tests.conftest import TEST_DOMAIN
 from tests.rig.canned import keypair, offline, remote_actor
-from tests.test_web import HTML, csrf_of, field_error, log_in, set_password
+from tests.rig.web_clients import browser
+from tests.test_web import csrf_of, field_error, set_password
 
 ROOT = Path(__file__).resolve().parent.parent
 FR = {"Accept-Language": "fr-FR,fr;q=0.9"}
 CONTACT = "06 12 34 56 78"
 MEETING = "Devant la gare Part-Dieu"
 BOOKING_PATH = re.compile(r"^/bookings/[0-9a-f-]{36}$")
-
-
-@pytest.fixture
-async def app(fed: Federation, database_url: str) -> Starlette:
-    config = parse_config(
-        {
-            "instance": {"domain": TEST_DOMAIN, "secret_key": "test"},
-            "database": {"url": database_url},
-        }
-    )
-    return create_app(config, run_worker=False, fed=fed)
-
-
-@asynccontextmanager
-async def _browser(app: Starlette, username: str | None) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of its own (its own cookies), logged in as ``username`` unless None."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url=f"https://{TEST_DOMAIN}", headers=HTML
-    ) as client:
-        if username:
-            await log_in(client, username)
-        yield client
-
-
-@pytest.fixture
-async def alice(member: LocalActor) -> LocalActor:
-    return await set_password(member)
-
-
-@pytest.fixture
-async def bob(coop: LocalActor) -> LocalActor:
-    return await set_password(await create_actor(ActorKind.MEMBER, "bob", name="Bob", coop=coop))
-
-
-@pytest.fixture
-async def as_alice(app: Starlette, alice: LocalActor) -> AsyncIterator[httpx.AsyncClient]:
-    async with _browser(app, "alice") as client:
-        yield client
-
-
-@pytest.fixture
-async def as_bob(app: Starlette, bob: LocalActor) -> AsyncIterator[httpx.AsyncClient]:
-    async with _browser(app, "bob") as client:
-        yield client
-
-
-@pytest.fixture
-async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with _browser(app, None) as client:
-        yield client
 
 
 async def _offer(fed: Federation, author: LocalActor, body: dict[str, Any]) -> Offer:
@@ -420,7 +364,7 @@ async def test_a_stay_asked_by_dates_its_address_only_once_accepted(
     assert 'id="private-position"' in page.text
     # the same nights for someone else: refused on the form, the values kept
     await set_password(await create_actor(ActorKind.MEMBER, "carol", name="Carol", coop=coop))
-    async with _browser(app, "carol") as carol:
+    async with browser(app, "carol") as carol:
         r = await ask(carol, stay, quantity="1", **nights)
         assert r.status_code == 409
         assert field_error(r.text, "starts_at") == "These nights are already booked"
@@ -501,7 +445,7 @@ async def test_a_booking_is_seen_by_its_two_parties_only(
     ride = await _offer(fed, alice, samples.ride())
     path = (await ask(as_bob, ride, quantity="1")).headers["location"]
     await set_password(await create_actor(ActorKind.MEMBER, "carol", name="Carol", coop=coop))
-    async with _browser(app, "carol") as carol:
+    async with browser(app, "carol") as carol:
         r = await carol.get(path)
         assert r.status_code == 404 and "No such booking" in r.text
         token = csrf_of((await carol.get("/my/bookings")).text)

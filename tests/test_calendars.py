@@ -7,14 +7,11 @@ and the 404 and 410 answers."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from icalendar import Calendar, Event
 from starlette.applications import Starlette
 
@@ -22,9 +19,7 @@ from activitypub.offer_schema import Schedule
 from federation.context import Federation
 from federation.services.accounts import create_actor
 from federation.services.offers import create_offer, delete_offer, set_status
-from instance.app import create_app
 from instance.calendars import first_on_schedule
-from instance.config import parse_config
 from instance.feed_tokens import member_for_feed, new_feed_token
 from models.actors import ActorKind, LocalActor
 from models.bookings import Booking
@@ -32,62 +27,12 @@ from models.feed_tokens import FeedPurpose, FeedToken
 from models.offers import Offer, OfferStatus
 from tests import offer_samples as samples
 from tests.conftest import TEST_DOMAIN
+from tests.rig.web_clients import browser
 from tests.test_bookings_web import act, ask, page_of
-from tests.test_web import HTML, csrf_of, log_in, set_password
+from tests.test_web import csrf_of, set_password
 
 PARIS = ZoneInfo("Europe/Paris")
 ICS = "text/calendar; charset=utf-8"
-
-
-@pytest.fixture
-async def app(fed: Federation, database_url: str) -> Starlette:
-    config = parse_config(
-        {
-            "instance": {"domain": TEST_DOMAIN, "secret_key": "test"},
-            "database": {"url": database_url},
-        }
-    )
-    return create_app(config, run_worker=False, fed=fed)
-
-
-@asynccontextmanager
-async def browser(app: Starlette, username: str | None) -> AsyncIterator[httpx.AsyncClient]:
-    """A client with its own cookies, logged in as ``username`` unless None."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url=f"https://{TEST_DOMAIN}", headers=HTML
-    ) as client:
-        if username:
-            await log_in(client, username)
-        yield client
-
-
-@pytest.fixture
-async def alice(member: LocalActor) -> LocalActor:
-    return await set_password(member)
-
-
-@pytest.fixture
-async def bob(coop: LocalActor) -> LocalActor:
-    return await set_password(await create_actor(ActorKind.MEMBER, "bob", name="Bob", coop=coop))
-
-
-@pytest.fixture
-async def as_alice(app: Starlette, alice: LocalActor) -> AsyncIterator[httpx.AsyncClient]:
-    async with browser(app, "alice") as client:
-        yield client
-
-
-@pytest.fixture
-async def as_bob(app: Starlette, bob: LocalActor) -> AsyncIterator[httpx.AsyncClient]:
-    async with browser(app, "bob") as client:
-        yield client
-
-
-@pytest.fixture
-async def anonymous(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with browser(app, None) as client:
-        yield client
 
 
 def parsed(r: httpx.Response) -> Calendar:

@@ -5,30 +5,17 @@ as a plain ``Note`` (no ``name`` for a content warning)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.rig.fedify_peer import FedifyPeer, node_available
+from tests.rig.fedify_peer import FedifyPeer
 from tests.rig.instances import Instance, Rig
-from tests.skips import in_ci
+from tests.rig.pages import csrf_of, logged_in
+from tests.rig.peer_setup import needs_node
 
-pytestmark = pytest.mark.skipif(
-    not node_available() and not in_ci(),
-    reason="Node.js >= 20 is not installed (scripts/setup); CI always runs this test",
-)
-PASSWORD = "correct horse battery"
-HTML = {"Accept": "text/html"}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
+pytestmark = needs_node
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +27,6 @@ async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
     yield Rig([instance]), peer
     await peer.stop()
     await instance.stop()
-
-
-@asynccontextmanager
-async def logged_in(instance: Instance, username: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=instance.base_url, headers=HTML) as http:
-        page = await http.get("/login")
-        r = await http.post(
-            "/login",
-            data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD},
-        )
-        assert r.status_code == 303, r.text
-        yield http
 
 
 def notes_from(state: dict[str, Any], actor: str) -> list[dict[str, Any]]:

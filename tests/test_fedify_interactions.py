@@ -8,88 +8,31 @@ and tells Alice; an ``Undo`` takes the favourite back.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 import pytest
 
 from tests import offer_samples as samples
-from tests.rig.fedify_peer import FedifyPeer, node_available
-from tests.rig.instances import Instance, Rig
-from tests.skips import in_ci
+from tests.rig.peer_setup import PeerSetup, needs_node, peer_following
 
-pytestmark = pytest.mark.skipif(
-    not node_available() and not in_ci(),
-    reason="Node.js >= 20 is not installed (scripts/setup); CI always runs this test",
-)
-
-T = TypeVar("T")
-HTML = {"Accept": "text/html"}
-
-
-@dataclass
-class Setup:
-    rig: Rig
-    instance: Instance
-    peer: FedifyPeer
-    alice: str
-    token: str
+pytestmark = needs_node
 
 
 @pytest.fixture(scope="module")
-async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Setup]:
-    root = tmp_path_factory.mktemp("interactions")
-    instance = await Instance.create("interact", root, authorized_fetch=True)
-    peer = await FedifyPeer.start()
-    await instance.coop("velos")
-    alice = await instance.member("alice", "velos")
-    token = (await instance.ok("token", "create", "alice")).strip()
-    await peer.follow(alice)
-    await peer.wait_for(lambda s: s["following"].get(alice) == "accepted")
-    yield Setup(Rig([instance]), instance, peer, alice, token)
-    await peer.stop()
-    await instance.stop()
+async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PeerSetup]:
+    async with peer_following("interact", tmp_path_factory.mktemp("interactions")) as s:
+        yield s
 
 
-async def _api(s: Setup, method: str, path: str, body: Any = None) -> Any:
-    async with httpx.AsyncClient(base_url=s.instance.base_url) as client:
-        r = await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {s.token}"}
-        )
-    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
-    return r.json()
-
-
-async def _page(s: Setup, path: str) -> str:
-    async with httpx.AsyncClient(base_url=s.instance.base_url) as client:
-        r = await client.get(path, headers=HTML)
-    assert r.status_code == 200, r.text
-    return r.text
-
-
-async def _eventually(s: Setup, probe: Callable[[], Awaitable[T | None]], what: str) -> T:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        await s.rig.drain()
-        found = await probe()
-        if found is not None:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} never happened\n{s.instance.log()[-3000:]}\n{s.peer.logs()}")
-
-
-async def _notified(s: Setup, kinds: set[str]) -> list[dict[str, Any]] | None:
-    items: list[dict[str, Any]] = (await _api(s, "GET", "/api/v1/notifications"))["items"]
+async def _notified(s: PeerSetup, kinds: set[str]) -> list[dict[str, Any]] | None:
+    items: list[dict[str, Any]] = (await s.api("GET", "/api/v1/notifications"))["items"]
     return items if kinds <= {i["kind"] for i in items} else None
 
 
-async def test_the_peer_replies_favourites_and_boosts_an_offer(setup: Setup) -> None:
+async def test_the_peer_replies_favourites_and_boosts_an_offer(setup: PeerSetup) -> None:
     s = setup
-    ride = await _api(s, "POST", "/api/v1/offers", samples.ride())
+    ride = await s.api("POST", "/api/v1/offers", samples.ride())
     await s.rig.drain()
     await s.peer.wait_for(
         lambda st: any(
@@ -109,19 +52,19 @@ async def test_the_peer_replies_favourites_and_boosts_an_offer(setup: Setup) -> 
     await s.peer.announce(s.alice, ride["ap_id"])
 
     async def shown() -> str | None:
-        page = await _page(s, path)
+        page = await s.page(path)
         done = 'id="likes-count">1<' in page and 'id="boosts-count">1<' in page
         return page if done and "Je viens !" in page else None
 
-    page = await _eventually(s, shown, "the reply, the favourite and the boost on the page")
+    page = await s.eventually(shown, "the reply, the favourite and the boost on the page")
     assert "Fedify Peer" in page and s.peer.domain in page
     assert 'id="replies-count">1<' in page
     assert "<script>alert" not in page and "javascript:" not in page
     assert f'href="{answer["id"]}"' in page  # the date links to the reply itself
 
     # Alice is told: the reply (linking to it on the offer's page), the favourite, the boost
-    found = await _eventually(
-        s, lambda: _notified(s, {"reply", "like", "boost", "follow"}), "the notifications"
+    found = await s.eventually(
+        lambda: _notified(s, {"reply", "like", "boost", "follow"}), "the notifications"
     )
     by_kind = {i["kind"]: i for i in found}
     reply = by_kind["reply"]
@@ -130,7 +73,7 @@ async def test_the_peer_replies_favourites_and_boosts_an_offer(setup: Setup) -> 
     assert reply["link"].startswith(f"{s.instance.base_url}{path}#reply-")
     assert reply["text"] == "Je viens ! clic"
     assert by_kind["like"]["event"] == by_kind["boost"]["event"] == "offer"
-    assert (await _api(s, "GET", "/api/v1/notifications"))["unread"] == len(found)
+    assert (await s.api("GET", "/api/v1/notifications"))["unread"] == len(found)
 
     # the offer's replies collection, as the peer reads it (signed: authorized fetch), its
     # first page embedded (Fedify 1.5 signs a URL's path without its query: a ``?page=``
@@ -143,9 +86,9 @@ async def test_the_peer_replies_favourites_and_boosts_an_offer(setup: Setup) -> 
     await s.peer.undo(liked["id"])
 
     async def unliked() -> bool | None:
-        page = await _page(s, path)
+        page = await s.page(path)
         return True if 'id="likes-count">0<' in page else None
 
-    await _eventually(s, unliked, "the favourite undone")
-    kinds = [i["kind"] for i in (await _api(s, "GET", "/api/v1/notifications"))["items"]]
+    await s.eventually(unliked, "the favourite undone")
+    kinds = [i["kind"] for i in (await s.api("GET", "/api/v1/notifications"))["items"]]
     assert "like" not in kinds and "reply" in kinds

@@ -10,21 +10,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from tests import offer_samples as samples
-from tests.rig.fedify_peer import FedifyPeer, node_available
-from tests.rig.instances import Instance, Rig
-from tests.skips import in_ci
+from tests.rig.peer_setup import PeerSetup, needs_node, peer_following
 
-pytestmark = pytest.mark.skipif(
-    not node_available() and not in_ci(),
-    reason="Node.js >= 20 is not installed (scripts/setup); CI always runs this test",
-)
+pytestmark = needs_node
 
 STARTS = "2030-06-04T08:00:00+02:00"
 """A fixed day, so the text is known to the letter (a Tuesday, far enough ahead to stay open)."""
@@ -41,38 +34,10 @@ Voir l’offre
 CANCELLED = "Annulée · Cette offre n’est plus disponible."
 
 
-@dataclass
-class Setup:
-    rig: Rig
-    instance: Instance
-    peer: FedifyPeer
-    alice: str
-    token: str
-
-
 @pytest.fixture(scope="module")
-async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Setup]:
-    instance = await Instance.create(
-        "posts", tmp_path_factory.mktemp("posts"), authorized_fetch=True
-    )
-    peer = await FedifyPeer.start()
-    velos = await instance.coop("velos")
-    alice = await instance.member("alice", "velos")
-    token = (await instance.ok("token", "create", "alice")).strip()
-    await peer.follow(f"acct:velos@{instance.domain}")  # the coop, not Alice
-    await peer.wait_for(lambda s: s["following"].get(velos) == "accepted")
-    yield Setup(Rig([instance]), instance, peer, alice, token)
-    await peer.stop()
-    await instance.stop()
-
-
-async def _api(s: Setup, method: str, path: str, body: Any = None) -> Any:
-    async with httpx.AsyncClient(base_url=s.instance.base_url) as client:
-        r = await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {s.token}"}
-        )
-    assert r.status_code in (200, 201), f"{method} {path}: {r.status_code} {r.text}"
-    return r.json()
+async def setup(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[PeerSetup]:
+    async with peer_following("posts", tmp_path_factory.mktemp("posts"), follows="coop") as s:
+        yield s
 
 
 def plain_text(content: str) -> str:
@@ -81,7 +46,7 @@ def plain_text(content: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
-async def _received(s: Setup, kind: str, offer_id: str) -> dict[str, Any]:
+async def _received(s: PeerSetup, kind: str, offer_id: str) -> dict[str, Any]:
     """The peer's record of our ``kind`` activity about the offer, once Fedify accepted it
     (signature checked, parsed): its JSON-LD as Fedify reads it, its Note, the body as sent."""
     await s.rig.drain()
@@ -105,9 +70,9 @@ async def _received(s: Setup, kind: str, offer_id: str) -> dict[str, Any]:
     return {**record, "body": bodies[0]}
 
 
-async def test_the_peer_reads_an_offer_as_an_ordinary_post(setup: Setup) -> None:
+async def test_the_peer_reads_an_offer_as_an_ordinary_post(setup: PeerSetup) -> None:
     s = setup
-    offer = await _api(s, "POST", "/api/v1/offers", samples.ride(starts_at=STARTS))
+    offer = await s.api("POST", "/api/v1/offers", samples.ride(starts_at=STARTS))
     create = await _received(s, "Create", offer["ap_id"])
 
     # as Fedify parsed it: the text, nothing to hide it behind
@@ -134,12 +99,12 @@ async def test_the_peer_reads_an_offer_as_an_ordinary_post(setup: Setup) -> None
     assert sent["title"] == samples.ride()["title"] and "name" not in sent
 
 
-async def test_a_cancelled_offer_reads_as_cancelled(setup: Setup) -> None:
+async def test_a_cancelled_offer_reads_as_cancelled(setup: PeerSetup) -> None:
     s = setup
-    offer = await _api(s, "POST", "/api/v1/offers", samples.ride(starts_at=STARTS, title="Retour"))
+    offer = await s.api("POST", "/api/v1/offers", samples.ride(starts_at=STARTS, title="Retour"))
     await _received(s, "Create", offer["ap_id"])
     uuid = offer["ap_id"].rsplit("/", 1)[-1]
-    await _api(s, "POST", f"/api/v1/offers/{uuid}/cancel")
+    await s.api("POST", f"/api/v1/offers/{uuid}/cancel")
     update = await _received(s, "Update", offer["ap_id"])
     text = plain_text(update["json"]["object"]["content"])
     assert text.splitlines()[:2] == ["Covoiturage proposé · Retour", CANCELLED], text

@@ -4,24 +4,14 @@ announcement removes it there too."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.rig.instances import Instance, Rig
-
-PASSWORD = "correct horse battery"
-HTML = {"Accept": "text/html"}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
+from tests.rig.pages import HTML, csrf_of, logged_in
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +20,6 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     rig = Rig([await Instance.create("a", root), await Instance.create("b", root)])
     yield rig
     await rig.stop()
-
-
-@asynccontextmanager
-async def logged_in(instance: Instance, username: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client with a session on ``instance``."""
-    async with httpx.AsyncClient(base_url=instance.base_url, headers=HTML) as http:
-        page = await http.get("/login")
-        r = await http.post(
-            "/login",
-            data={"csrf_token": csrf_of(page.text), "username": username, "password": PASSWORD},
-        )
-        assert r.status_code == 303, r.text
-        yield http
 
 
 async def test_an_announcement_travels_and_its_reply_comes_back(rig: Rig) -> None:

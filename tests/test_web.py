@@ -19,9 +19,11 @@ from instance.passwords import hash_password
 from models.actors import ActorKind, LocalActor
 from models.offers import Offer, OfferKind, OfferStatus
 from tests import offer_samples as samples
+from tests.rig import pages
 from tests.rig.instances import Instance
+from tests.rig.pages import csrf_of
 
-PASSWORD = "correct horse battery"
+PASSWORD = pages.PASSWORD
 HTML = {"Accept": "text/html"}
 
 
@@ -111,12 +113,6 @@ def stay_form(**extra: str) -> dict[str, Any]:
 
 
 FORMS = {"ride": ride_form, "delivery_job": delivery_form, "stay": stay_form}
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the page"
-    return found.group(1)
 
 
 def field_error(html: str, name: str) -> str | None:
