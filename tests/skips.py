@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from tests.rig.database import is_postgres
+
 NEEDS_POSTGRES = (
     "needs PostgreSQL (set COOPUB_TEST_DATABASE_URL): SQLite runs one worker process by design, "
     "and its serialised transactions would deadlock a test that holds row locks"
@@ -21,17 +25,44 @@ BROWSER_ONCE = (
     "(their in-process tests run on both)"
 )
 
+PEER_ONCE = (
+    "runs once, on the PostgreSQL run: what the Fedify peer reads and sends does not depend on "
+    "coopub's database (tests/test_interop_fedify.py and the coopub-to-coopub end-to-end tests "
+    "run the served queue on both)"
+)
+
+E2E_ONCE = (
+    "runs once, on the PostgreSQL run: the same served queue and inbox as the end-to-end tests "
+    "that run on both databases (tests/test_federation_e2e.py, tests/test_bookings_e2e.py), "
+    "here carrying posts or a directory's relay"
+)
+
 ALLOWED: dict[str, str] = {
     # The browser tests (Chromium against `coopub serve`), on the PostgreSQL run.
     "tests/test_browser.py::*": BROWSER_ONCE,
     "tests/test_browser_bookings.py::*": BROWSER_ONCE,
     "tests/test_browser_places.py::*": BROWSER_ONCE,
+    "tests/test_browser_join.py::*": BROWSER_ONCE,
+    "tests/test_browser_alerts.py::*": BROWSER_ONCE,
+    "tests/test_browser_a11y.py::*": BROWSER_ONCE,
+    # Slow end-to-end files that test nothing new on a second database: skipped on the SQLite run.
+    "tests/test_fedify_feed.py::*": PEER_ONCE,
+    "tests/test_fedify_interactions.py::*": PEER_ONCE,
+    "tests/test_fedify_offer_posts.py::*": PEER_ONCE,
+    "tests/test_bookings_fedify.py::*": PEER_ONCE,
+    "tests/test_posts_e2e.py::*": E2E_ONCE,
+    "tests/test_directory_relay_e2e.py::*": E2E_ONCE,
     # The multi-process queue tests, on the SQLite run (they do run on the PostgreSQL one).
     "tests/test_workers_pg.py::*": NEEDS_POSTGRES,
     "tests/test_worker_crash.py::*": NEEDS_POSTGRES,
     # A database missing on a live PostgreSQL server (its message names `createdb`).
     "tests/test_cli.py::test_missing_postgresql_database": POSTGRES_CHECK,
 }
+
+
+def once_on_postgres(reason: str) -> pytest.MarkDecorator:
+    """The mark of a file listed above with ``reason``: skipped on the SQLite run."""
+    return pytest.mark.skipif(not is_postgres(), reason=reason)
 
 
 def in_ci() -> bool:

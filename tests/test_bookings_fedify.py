@@ -17,8 +17,9 @@ import pytest
 from tests import offer_samples as samples
 from tests.rig.fedify_peer import PUBLIC, direct_messages
 from tests.rig.peer_setup import PeerSetup, needs_node, peer_following
+from tests.skips import PEER_ONCE, once_on_postgres
 
-pytestmark = needs_node
+pytestmark = [needs_node, once_on_postgres(PEER_ONCE)]  # tests/skips.py
 
 CONTACT = "06 12 34 56 78"
 MEETING = "Devant la gare Part-Dieu"

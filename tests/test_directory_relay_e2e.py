@@ -18,6 +18,9 @@ import pytest
 
 from tests import offer_samples as samples
 from tests.rig.instances import Instance, Rig
+from tests.skips import E2E_ONCE, once_on_postgres
+
+pytestmark = once_on_postgres(E2E_ONCE)  # tests/skips.py
 
 
 @dataclass

@@ -14,8 +14,9 @@ from tests.rig.fedify_peer import FedifyPeer
 from tests.rig.instances import Instance, Rig
 from tests.rig.pages import csrf_of, logged_in
 from tests.rig.peer_setup import needs_node
+from tests.skips import PEER_ONCE, once_on_postgres
 
-pytestmark = needs_node
+pytestmark = [needs_node, once_on_postgres(PEER_ONCE)]  # tests/skips.py
 
 
 @pytest.fixture(scope="module")

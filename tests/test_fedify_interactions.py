@@ -15,8 +15,9 @@ import pytest
 
 from tests import offer_samples as samples
 from tests.rig.peer_setup import PeerSetup, needs_node, peer_following
+from tests.skips import PEER_ONCE, once_on_postgres
 
-pytestmark = needs_node
+pytestmark = [needs_node, once_on_postgres(PEER_ONCE)]  # tests/skips.py
 
 
 @pytest.fixture(scope="module")

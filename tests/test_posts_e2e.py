@@ -12,6 +12,9 @@ import pytest
 
 from tests.rig.instances import Instance, Rig
 from tests.rig.pages import HTML, csrf_of, logged_in
+from tests.skips import E2E_ONCE, once_on_postgres
+
+pytestmark = once_on_postgres(E2E_ONCE)  # tests/skips.py
 
 
 @pytest.fixture(scope="module")
