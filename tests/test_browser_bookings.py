@@ -9,18 +9,22 @@ delivered; both follow its progress. The dispatch board: Dora, of the shop Caget
 jobs; Bob (Velos) and Carol (Roues) offer to take one; Dora's board lists them by time window,
 filters them, shows who claimed what; she assigns Bob from it; Bob reports on the job's page and
 the board follows. Screenshots of each page, in English and in French, go to
-``test-artifacts/screenshots/``.
+``test-artifacts/screenshots/``. And a ride booked, in Bob's calendar: the booking's ``.ics``,
+his secret calendar URL read as a calendar program would, then revoked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from icalendar import Calendar
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests import offer_samples as samples
@@ -351,3 +355,54 @@ async def test_the_dispatch_board(served: Instance, browser: Browser) -> None:
     finally:
         for page in (dora, bob, carol):
             await page.context.close()
+
+
+async def test_subscribing_to_the_calendar(served: Instance, browser: Browser) -> None:
+    """Bob's booking, once accepted, is in the calendar a program reads from his secret URL
+    (made on the settings page, shown once); the booking's own ``.ics`` downloads from its
+    page; revoked, the URL answers 404."""
+    ride = await post_offer(served, samples.ride(title="Lyon → Annecy, le calendrier"))
+    alice = await member_page(browser, served, "alice")
+    bob = await member_page(browser, served, "bob")
+    try:
+        await bob.goto(ride)
+        await bob.fill("#b-quantity", "1")
+        await bob.click("#ask-form button[type=submit]")
+        await expect(bob).to_have_url(BOOKING_URL)
+        booking = bob.url
+        await alice.goto(booking)
+        await alice.click(".accept-form button[type=submit]")
+        await bob.goto(booking)
+        await expect(bob.locator("#booking-state")).to_have_text("Accepted")
+
+        # the booking's own file, from its page
+        async with bob.expect_download() as download_info:
+            await bob.click("#booking-ics")
+        download = await download_info.value
+        saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+        [event] = Calendar.from_ical(saved).walk("VEVENT")
+        assert "Lyon → Annecy, le calendrier" in str(event["summary"])
+
+        # the secret URL, made on the settings page and shown once
+        await bob.goto(f"{served.base_url}/settings")
+        await bob.click("#new-calendar-form button[type=submit]")
+        url = (await bob.locator("#calendar-url-value").inner_text()).strip()
+        await expect(bob.locator("#calendar-state")).to_contain_text("Not read yet")
+        await shot(bob, "calendar-url-en")
+        async with httpx.AsyncClient() as program:  # a calendar program: no session
+            r = await program.get(url)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+        summaries = [str(e["summary"]) for e in Calendar.from_ical(r.content).walk("VEVENT")]
+        assert any("Lyon → Annecy, le calendrier" in s for s in summaries), summaries
+        await bob.goto(f"{served.base_url}/settings/calendar")
+        await expect(bob.locator("#calendar-state")).to_contain_text("Last read on")
+        await expect(bob.locator("#calendar-url-value")).to_have_count(0)  # never shown again
+
+        # revoked: the program gets 404
+        await bob.click("#revoke-calendar-form button[type=submit]")
+        await expect(bob.locator("#calendar-state")).to_have_text("You have no calendar URL.")
+        async with httpx.AsyncClient() as program:
+            assert (await program.get(url)).status_code == 404
+    finally:
+        await alice.context.close()
+        await bob.context.close()
