@@ -18,27 +18,28 @@ from activitypub.notes import sanitise
 from activitypub.offer_schema import Moment
 from activitypub.urls import match_path
 from federation.context import Federation
-from federation.services.notifications import Who, event_of, who_did
+from federation.services.notifications import Who, who_did
 from federation.services.replies import counts_of, replies_of
+from models.i18n import N_
 from models.notifications import Notification
 from models.offers import Offer
 from models.posts import Post
 
 WHAT: dict[tuple[str, str], str] = {
-    ("reply", "offer"): "replied to your offer",
-    ("reply", "post"): "replied to your post",
-    ("mention", ""): "mentioned you",
-    ("follow", ""): "followed you",
-    ("follow", "request"): "asked to follow you",
-    ("like", "offer"): "favourited your offer",
-    ("like", "post"): "favourited your post",
-    ("boost", "offer"): "boosted your offer",
-    ("boost", "post"): "boosted your post",
-    ("booking", "requested"): "asked for your offer",
-    ("booking", "accepted"): "accepted your request",
-    ("booking", "declined"): "declined your request",
-    ("booking", "cancelled"): "cancelled the booking",
-    ("booking", "message"): "wrote to you about a booking",
+    ("reply", "offer"): N_("replied to your offer"),
+    ("reply", "post"): N_("replied to your post"),
+    ("mention", ""): N_("mentioned you"),
+    ("follow", ""): N_("followed you"),
+    ("follow", "request"): N_("asked to follow you"),
+    ("like", "offer"): N_("favourited your offer"),
+    ("like", "post"): N_("favourited your post"),
+    ("boost", "offer"): N_("boosted your offer"),
+    ("boost", "post"): N_("boosted your post"),
+    ("booking", "requested"): N_("asked for your offer"),
+    ("booking", "accepted"): N_("accepted your request"),
+    ("booking", "declined"): N_("declined your request"),
+    ("booking", "cancelled"): N_("cancelled the booking"),
+    ("booking", "message"): N_("wrote to you about a booking"),
 }
 """(kind, event or what it concerns) → what happened, after the actor's name."""
 
@@ -101,7 +102,7 @@ async def offer_interactions(fed: Federation, offer: Offer) -> dict[str, Any]:
 def _about(fed: Federation, n: Notification) -> str:
     """``offer`` or ``post``: what a reply, a favourite or a boost was about."""
     if n.kind.value not in ("reply", "like", "boost"):
-        return event_of(n)
+        return n.event
     try:
         path = urlsplit(n.object_uri).path
     except ValueError:

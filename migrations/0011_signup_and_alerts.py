@@ -14,12 +14,24 @@ class RequestState(StrEnum):
     REJECTED = 'rejected'
 
 
+EVENTS = [
+    ('booking', 'requested'),
+    ('booking', 'accepted'),
+    ('booking', 'declined'),
+    ('booking', 'cancelled'),
+    ('booking', 'message'),
+    ('follow', 'request'),
+]
+"""The events that existed in keys when this migration was written."""
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0010_calendar_feeds')]
 
     initial = False
 
-    # CreateModel for the new tables; only an AddField (with a database default) on local_actor.
+    # CreateModel for the new tables; only AddFields (with database defaults) on local_actor and
+    # notification.
 
     operations = [
         ops.CreateModel(
@@ -72,6 +84,7 @@ class Migration(migrations.Migration):
                 ('member', fields.ForeignKeyField('models.LocalActor', source_field='member_id', db_constraint=True, to_field='id', related_name='saved_searches', on_delete=OnDelete.CASCADE)),
                 ('name', fields.CharField(default='', max_length=200)),
                 ('kind', fields.CharField(null=True, max_length=16)),
+                ('purpose', fields.CharField(null=True, max_length=16)),
                 ('place', fields.CharField(null=True, max_length=200)),
                 ('latitude', fields.FloatField(null=True)),
                 ('longitude', fields.FloatField(null=True)),
@@ -119,5 +132,19 @@ class Migration(migrations.Migration):
             model_name='LocalActor',
             name='coop_admin',
             field=fields.BooleanField(default=False, db_default=False),
+        ),
+        # A notification's event gets its own column; until now it was only inside dedupe_key
+        # (``booking.accepted:…``, ``follow.request:…``). Plain SQL that both engines run.
+        ops.AddField(
+            model_name='Notification',
+            name='event',
+            field=fields.CharField(default='', db_default='', max_length=16),
+        ),
+        ops.RunSQL(
+            [
+                f"UPDATE notification SET event = '{event}' "
+                f"WHERE dedupe_key LIKE '{kind}.{event}:%'"
+                for kind, event in EVENTS
+            ]
         ),
     ]

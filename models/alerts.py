@@ -21,6 +21,8 @@ class SavedSearch(Model):
     """The member's label, or one made from the criteria."""
     kind = fields.CharField(max_length=16, null=True)
     """An ``OfferKind`` value, or any kind."""
+    purpose = fields.CharField(max_length=16, null=True)
+    """A ``Purpose`` value (offered or wanted), or both."""
     place = fields.CharField(max_length=200, null=True)
     """The place's name as the member confirmed it (shown), beside its position (used)."""
     latitude = fields.FloatField(null=True)

@@ -33,6 +33,9 @@ class Notification(Model):
     object_uri = fields.CharField(max_length=500, default="")  # what it concerns (offer, post)
     link = fields.CharField(max_length=500, default="")  # a local page about it
     text = fields.CharField(max_length=500, default="")  # a short excerpt, plain text
+    event = fields.CharField(max_length=16, default="", db_default="")
+    """What happened to a booking (``requested``, ``accepted``…), a follow ``request``, or
+    empty: with ``kind``, which words the notification shows."""
     dedupe_key = fields.CharField(max_length=500, unique=True)
     """The activity's id (or ``kind:actor:object``): a redelivery notifies once."""
     created_at = fields.DatetimeField()

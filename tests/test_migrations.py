@@ -110,3 +110,55 @@ async def test_upgrading_keeps_stored_rows() -> None:
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert out.decode().split() == ["1", "1"]
+
+
+EVENTS_SCRIPT = """
+import asyncio, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from models.db import tortoise_config
+
+async def main(url):
+    await migrate(config=tortoise_config(url), target="models.0010_calendar_feeds")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    conn = connections.get("default")
+    now = "2026-01-01 00:00:00+00:00"
+    await conn.execute_query(
+        "INSERT INTO local_actor (id, kind, username, name, summary, locked, private_key_pem,"
+        " public_key_pem, created_at, updated_at) VALUES (1, 'member', 'alice', '', '', false,"
+        " 'k', 'k', '" + now + "', '" + now + "')")
+    for n, key in enumerate(["booking.accepted:1:https://x.example/b/1",
+                             "follow.request:1:https://x.example/f/1", "like:1:https://x.example/l"]):
+        await conn.execute_query(
+            "INSERT INTO notification (recipient_id, kind, actor_uri, actor_name, object_uri, link,"
+            " text, dedupe_key, created_at) VALUES (1, '" + key.split(".")[0].split(":")[0] + "',"
+            " 'https://x.example/u/z', '', '', '', '', '" + key + "', '" + now + "')")
+    await Tortoise.close_connections()
+    await migrate(config=tortoise_config(url))
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    conn = connections.get("default")
+    _, rows = await conn.execute_query("SELECT kind, event FROM notification ORDER BY id")
+    print(" ".join(r["kind"] + "=" + (r["event"] or "-") for r in rows))
+    await Tortoise.close_connections()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_0011_gives_earlier_notifications_their_event() -> None:
+    """The event, until then only inside ``dedupe_key``, fills the new column."""
+    url = await fresh_database_url("events")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        EVENTS_SCRIPT,
+        url,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["booking=accepted", "follow=request", "like=-"]

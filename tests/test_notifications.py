@@ -20,7 +20,7 @@ from federation.services.bookings_decide import accept_booking, decline_booking
 from federation.services.bookings_lifecycle import cancel
 from federation.services.bookings_messages import post_message
 from federation.services.follows import follow
-from federation.services.notifications import dedupe_key, event_of, notify
+from federation.services.notifications import dedupe_key, notify
 from federation.services.offers import create_offer
 from instance.auth import create_token
 from instance.interactions_view import WHAT
@@ -61,7 +61,7 @@ async def carol(fed: Federation, coop: LocalActor) -> LocalActor:
 async def told(recipient: LocalActor) -> list[tuple[str, str]]:
     """(kind, event) of what ``recipient`` was told, oldest first."""
     found = await Notification.filter(recipient_id=recipient.id).order_by("id")
-    return [(n.kind.value, event_of(n)) for n in found]
+    return [(n.kind.value, n.event) for n in found]
 
 
 async def _many(recipient: LocalActor, count: int) -> None:

@@ -54,11 +54,6 @@ def _source_part(source: str) -> str:
     return "sha256:" + hashlib.sha256(source.encode()).hexdigest()
 
 
-def event_of(notification: Notification) -> str:
-    """The event a notification's key names (``accepted`` of ``booking.accepted:…``)."""
-    return notification.dedupe_key.split(":", 1)[0].partition(".")[2]
-
-
 async def notify(
     recipient_id: int,
     kind: NotificationKind,
@@ -87,6 +82,7 @@ async def notify(
                 object_uri=(object_uri or "")[:500],
                 link=link[:500],
                 text=text[:500],
+                event=event,
                 dedupe_key=key,
                 created_at=datetime.now(UTC),
             )
