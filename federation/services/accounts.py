@@ -11,6 +11,7 @@ from federation.signatures import generate_rsa_keypair
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
 from models.errors import Conflict, Gone, Malformed
+from models.signups import RequestState, SignupRequest
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
 RESERVED = frozenset({"directory", "actor", "admin", "api", "inbox", "instance", "root"})
@@ -22,7 +23,7 @@ def check_username(username: str) -> str:
     if not USERNAME.match(username):
         raise Malformed(
             f"bad username {username!r}",
-            "A name is 1 to 30 characters: lowercase letters, digits and _",
+            "A name is 1 to 30 characters: lowercase letters, digits and _.",
         )
     return username
 
@@ -46,7 +47,9 @@ async def create_actor(
             f"{username} was deleted",
             f"The name {username} belonged to a deleted account and stays reserved",
         )
-    if existing is not None:
+    if existing is not None or await SignupRequest.exists(
+        username=username, state=RequestState.PENDING
+    ):  # a pending sign-up reserves its name
         raise Conflict(f"{username} exists", f"The name {username} is already taken")
     private_pem, public_pem = await asyncio.to_thread(generate_rsa_keypair)
     return await LocalActor.create(
