@@ -1,0 +1,164 @@
+"""Saved searches and their alerts: a member keeps a search (kind, place and radius, dates,
+seats, words); an open offer that arrives later, from this instance or any other, and that the
+search would find, is recorded once as an ``AlertMatch``. The home page and the member's
+private Atom feed list them.
+
+What "matches" means is the search's own rules (``search.offer_matches``), asked of the one
+offer when it is stored or changed (``offers.py`` calls ``match_offer``): a saved search can
+never disagree with the search page. A place is resolved once, when the search is saved, and
+kept as coordinates beside the name the member typed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.expressions import Q
+
+from federation.services.search import VISIBLE, SearchParams, area_of, offer_matches
+from models.actors import LocalActor
+from models.alerts import AlertMatch, SavedSearch
+from models.errors import Conflict, Malformed, NotFound
+from models.offers import Offer, OfferKind, OfferStatus, Purpose
+
+log = logging.getLogger(__name__)
+
+MAX_SEARCHES = 20
+"""Saved searches per member: each one is tested against every offer that arrives."""
+MAX_NAME = 200
+
+
+class TooManySearches(Conflict):
+    public_message = "You have too many saved searches: delete one first."
+
+
+class EmptySearch(Malformed):
+    public_message = "Choose at least one criterion to save a search."
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A match as the pages and the feed show it: the offer, the search it matched, when."""
+
+    offer: Offer
+    search: SavedSearch
+    matched_at: datetime
+    new: bool
+
+
+# --- the member's saved searches --------------------------------------------------------------
+
+
+async def saved_searches(member: LocalActor) -> list[SavedSearch]:
+    return await SavedSearch.filter(member_id=member.id).order_by("id")
+
+
+async def save_search(member: LocalActor, params: SearchParams, name: str = "") -> SavedSearch:
+    """Keep ``params`` (a search the page ran) for ``member``; the place, if named, resolved
+    now (``InvalidSearch`` for a place nobody knows)."""
+    criteria = (params.kind, params.purpose, params.place, params.latitude, params.date_from)
+    if all(c is None for c in (*criteria, params.date_to, params.min_quantity, params.text)):
+        raise EmptySearch(f"{member.username} saved a search without criteria")
+    if await SavedSearch.filter(member_id=member.id).count() >= MAX_SEARCHES:
+        raise TooManySearches(f"{member.username} has {MAX_SEARCHES} saved searches")
+    area = await area_of(params)
+    search = await SavedSearch.create(
+        member_id=member.id,
+        name=name.strip()[:MAX_NAME],
+        kind=params.kind.value if params.kind else None,
+        purpose=params.purpose.value if params.purpose else None,
+        place=params.place[:200] if params.place and params.latitude is None else None,
+        latitude=area.latitude if area else None,
+        longitude=area.longitude if area else None,
+        radius_km=params.radius_km,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        min_quantity=params.min_quantity,
+        text=params.text[:200] if params.text else None,
+        created_at=datetime.now(UTC),
+    )
+    log.info("search saved", extra={"member": member.username, "search": search.id})
+    return search
+
+
+async def delete_search(member: LocalActor, search_id: int) -> None:
+    """Delete one of the member's searches (someone else's is 404, as an unknown one)."""
+    if not await SavedSearch.filter(id=search_id, member_id=member.id).delete():
+        raise NotFound(f"no saved search {search_id} for {member.username}", "No such search")
+
+
+def params_of(search: SavedSearch) -> SearchParams:
+    """The search a saved one stands for (its place already as coordinates)."""
+    return SearchParams(
+        kind=OfferKind(search.kind) if search.kind else None,
+        purpose=Purpose(search.purpose) if search.purpose else None,
+        latitude=search.latitude,
+        longitude=search.longitude,
+        radius_km=search.radius_km,
+        date_from=search.date_from,
+        date_to=search.date_to,
+        min_quantity=search.min_quantity,
+        text=search.text,
+    )
+
+
+# --- matching ----------------------------------------------------------------------------------
+
+
+async def match_offer(offer: Offer) -> int:
+    """Record each saved search that finds ``offer``, once per search; how many are new. Only
+    an open offer matches, and never one of the member's own."""
+    if offer.status != OfferStatus.OPEN:
+        return 0
+    candidates = SavedSearch.filter(
+        Q(kind__isnull=True) | Q(kind=offer.kind),
+        member__disabled=False,
+        member__deleted_at__isnull=True,
+    )
+    if offer.author_id is not None:
+        candidates = candidates.exclude(member_id=offer.author_id)
+    new = 0
+    for search in await candidates:
+        if not await offer_matches(offer, params_of(search)):
+            continue
+        _, created = await AlertMatch.get_or_create(
+            search_id=search.id,
+            offer_id=offer.id,
+            defaults={"member_id": search.member_id, "matched_at": datetime.now(UTC)},
+        )
+        new += int(created)
+    if new:
+        log.info("offer matched saved searches", extra={"offer": offer.ap_id, "matches": new})
+    return new
+
+
+async def matched(offer: Offer) -> Offer:
+    """``offer``, after recording the saved searches it matches (for ``return`` lines)."""
+    await match_offer(offer)
+    return offer
+
+
+# --- what the member sees ----------------------------------------------------------------------
+
+
+async def recent_alerts(member: LocalActor, limit: int) -> list[Alert]:
+    """The member's latest matches, newest first, one per offer, offers still visible."""
+    rows = (
+        await AlertMatch.filter(member_id=member.id, offer__status__in=VISIBLE)
+        .order_by("-matched_at", "-id")
+        .limit(limit * 2)
+        .prefetch_related("offer", "search")
+    )
+    alerts: dict[int, Alert] = {}
+    for row in rows:
+        if row.offer_id not in alerts:
+            alerts[row.offer_id] = Alert(row.offer, row.search, row.matched_at, not row.seen_at)
+    return list(alerts.values())[:limit]
+
+
+async def mark_seen(member: LocalActor) -> None:
+    await AlertMatch.filter(member_id=member.id, seen_at__isnull=True).update(
+        seen_at=datetime.now(UTC)
+    )
