@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from activitypub.apobject import APObject
 from activitypub.urls import Urls
+from federation.blocks import refuse_outgoing
 from federation.http import FederationHttp, Signer
 from federation.settings import DirectorySettings, FederationSettings, RetentionSettings
 from models.actors import ActorKind, LocalActor, RemoteActor
@@ -51,7 +52,7 @@ class Federation:
         retention: RetentionSettings | None = None,
         handlers: Mapping[str, Handler] | None = None,
     ) -> Federation:
-        http = FederationHttp(settings, base_url)
+        http = FederationHttp(settings, base_url, guard=refuse_outgoing)
         return cls(
             settings,
             Urls(base_url),

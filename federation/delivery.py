@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 from activitypub.activities import language_first
 from activitypub.apobject import APObject
 from activitypub.urls import host_of
+from federation.blocks import suspended_among
 from federation.context import Federation
 from federation.outcome import Outcome, is_retryable, next_attempt, outcome_of, parse_retry_after
 from federation.queue import claimed, count_by_state
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PROBE_EVERY = timedelta(days=1)
 SKIPPED_ERROR = "host marked unreachable"
+SUSPENDED_ERROR = "domain suspended"
 SUCCESS_EVERY = timedelta(minutes=1)
 """How stale a reachable host's ``last_success_at`` may get before an answer rewrites it."""
 
@@ -44,8 +46,12 @@ def _now() -> datetime:
 async def publish(
     fed: Federation, actor: LocalActor, payload: dict[str, Any], inboxes: Iterable[str]
 ) -> Activity:
-    """Store the activity and one delivery row per distinct remote inbox, in one transaction."""
+    """Store the activity and one delivery row per distinct remote inbox, in one transaction;
+    nothing is queued for a suspended domain."""
     targets = sorted({i for i in inboxes if i and not fed.urls.is_local(i)})
+    suspended = await suspended_among({host_of(i) for i in targets})
+    if suspended:
+        targets = [i for i in targets if host_of(i) not in suspended]
     now = _now()
     act = APObject(payload)
     if act.id is None or not act.type:
@@ -93,6 +99,7 @@ async def _deliver_batch(fed: Federation, rows: list[Delivery]) -> None:
     unreachable = {
         h.domain: h for h in await Host.filter(domain__in={r.host for r in rows}, unreachable=True)
     }
+    suspended = await suspended_among({r.host for r in rows})
     probing: set[str] = set()
     limits: dict[str, asyncio.Semaphore] = {}
 
@@ -113,7 +120,9 @@ async def _deliver_batch(fed: Federation, rows: list[Delivery]) -> None:
         sem = limits.setdefault(row.host, asyncio.Semaphore(fed.settings.per_host_concurrency))
         async with sem:
             try:
-                if skip(row):
+                if row.host in suspended:  # queued before the suspension: never sent
+                    await _finish(row, DeliveryState.FAILED, error=SUSPENDED_ERROR, attempts=0)
+                elif skip(row):
                     # Nothing is sent: not an attempt.
                     await _finish(
                         row, DeliveryState.SKIPPED, error=SKIPPED_ERROR, attempts=row.attempts

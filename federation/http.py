@@ -8,6 +8,7 @@ local networks), and the connection goes to the address that was checked
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -40,6 +41,10 @@ class Signer:
     private_key_pem: str
 
 
+Guard = Callable[[str], Awaitable[None]]
+"""Called with every URL about to be requested (each redirect hop too); raises to refuse it
+(``federation.blocks.refuse_outgoing``: no request to a suspended domain)."""
+
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 UNFRAMED = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
@@ -48,11 +53,17 @@ class FederationHttp:
     """One per process. Holds the connection pool, the policy and the User-Agent."""
 
     def __init__(
-        self, settings: FederationSettings, base_url: str, backend: PinnedBackend | None = None
+        self,
+        settings: FederationSettings,
+        base_url: str,
+        backend: PinnedBackend | None = None,
+        guard: Guard | None = None,
     ) -> None:
         """``backend`` resolves, checks and connects; by default the system resolver and the
-        policy of ``allow_private_addresses``."""
+        policy of ``allow_private_addresses``. ``guard`` may refuse a URL before anything is
+        sent (domain blocks)."""
         self.settings = settings
+        self.guard = guard
         self.user_agent = f"coopub/{VERSION} (+{Urls(base_url).url('home')})"
         if backend is None:
             backend = PinnedBackend(
@@ -98,6 +109,8 @@ class FederationHttp:
         request fails with ``Malformed``, and the rest is never downloaded."""
         for _ in range(MAX_REDIRECTS + 1):
             self.check_target(url)
+            if self.guard is not None:
+                await self.guard(url)
             all_headers = {"User-Agent": self.user_agent, **(headers or {})}
             if signer is not None:
                 all_headers = sign_request(

@@ -18,6 +18,7 @@ from activitypub.apobject import APObject, oversized_ids
 from activitypub.json_body import load_json
 from activitypub.urls import host_of
 from federation.actors import actor_for_key
+from federation.blocks import check_uri, is_suspended
 from federation.context import Federation, Handler
 from federation.delivery import host_answered
 from federation.outcome import Outcome, next_attempt, outcome_of
@@ -29,7 +30,6 @@ from models.actors import LocalActor, RemoteActor
 from models.errors import CoopubError, KeyMismatch, Malformed, SignatureInvalid
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,10 @@ def _check_signature(
 async def verify_request(
     fed: Federation, method: str, target_uri: str, headers: Mapping[str, str], body: bytes | None
 ) -> RemoteActor:
-    """The remote actor who signed this request; refetches its key once if the check fails."""
+    """The remote actor who signed this request; refetches its key once if the check fails.
+    A key on a suspended domain is refused (``DomainSuspended``, 403) before any fetch."""
     parsed = parse_signature(method, target_uri, headers)
+    await check_uri(parsed.key_id)
     try:
         signer = await actor_for_key(fed, parsed.key_id)
     except CoopubError as exc:
@@ -97,6 +99,7 @@ async def verify_incoming(
     fed: Federation, method: str, target_uri: str, headers: Mapping[str, str], body: bytes
 ) -> Incoming:
     activity = parse_activity(body)
+    await check_uri(activity.actor_id)  # a suspended domain: 403 before any key fetch
     try:
         signer = await verify_request(fed, method, target_uri, headers, body)
     except SignatureInvalid:
@@ -158,6 +161,9 @@ async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
     if act.type in SAME_ORIGIN_OBJECT and host_of(act.object_id or "") != host_of(item.actor_uri):
         log.warning("object not on the actor's host", extra={"activity": item.activity_id})
         return InboxState.IGNORED
+    if await is_suspended(host_of(item.actor_uri)):
+        log.info("activity of a suspended domain", extra={"activity": item.activity_id})
+        return InboxState.IGNORED  # received before the suspension
     signer = await RemoteActor.get_or_none(ap_id=item.actor_uri)
     if signer is None:
         return InboxState.IGNORED  # deleted meanwhile

@@ -4,7 +4,8 @@ of a hashtag (a thread is ``replies.replies_of``).
 The home feed is the posts of the accounts and coops a member follows (accepted follows, local
 or remote) and the member's own, newest first, in pages read by keyset (``before`` the last
 post shown), so a page costs the same however deep it is. Direct messages are not in it (they
-are notifications); followers-only posts are, since the member follows their author.
+are notifications); followers-only posts are, since the member follows their author. Only
+followed authors are in it, so a limited domain's posts reach a member who follows them only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Q
 
 from federation.context import Federation
+from federation.services.limited import hidden_posts
 from federation.services.post_access import OPEN
 from models.actors import LocalActor
 from models.follows import Follow, FollowState
@@ -68,11 +70,14 @@ async def announcements_of(actor: LocalActor, limit: int = PAGE_SIZE) -> list[Po
     )
 
 
-async def tagged(fed: Federation, name: str, limit: int = PAGE_SIZE) -> list[Post]:
-    """The public posts kept here that link the hashtag ``name`` the way ours do."""
+async def tagged(
+    fed: Federation, name: str, limit: int = PAGE_SIZE, viewer: LocalActor | None = None
+) -> list[Post]:
+    """The public posts kept here that link the hashtag ``name`` the way ours do; a limited
+    domain's only for a ``viewer`` who follows their author."""
     href = fed.urls.url("tag", name=name.lower())
-    return (
-        await Post.filter(content__contains=f'href="{href}"', visibility__in=OPEN)
-        .order_by("-published_at", "-id")
-        .limit(limit)
-    )
+    query = Post.filter(content__contains=f'href="{href}"', visibility__in=OPEN)
+    hidden = await hidden_posts(viewer)
+    if hidden is not None:
+        query = query.exclude(hidden)
+    return await query.order_by("-published_at", "-id").limit(limit)
