@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from tests.rig.axe import problems
 from tests.rig.database import is_postgres
 from tests.rig.instances import Instance
 from tests.skips import BROWSER_ONCE, in_ci
@@ -92,8 +93,12 @@ def watch_policy(page: Page) -> list[str]:
 
 
 async def shot(page: Page, name: str) -> None:
+    """A screenshot of the page as it is, which also checks it: nothing refused by the policy,
+    and accessible (axe, no sideways scrolling: tests/rig/axe.py) in the state the journey
+    reached, which the crawl of tests/test_browser_a11y.py cannot reach."""
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     assert REFUSED.get(page, []) == [], name  # the page rendered with nothing refused
+    assert await problems(page) == [], name
     # After a full-page capture this Chromium (156, older than Playwright's 159) leaves the page
     # scrolled to the bottom, and the next click lands ~250 px off its target (seen on the
     # offer forms: the click hit the <form>, not its button). Scrolling back avoids it.
