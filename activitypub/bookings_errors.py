@@ -17,36 +17,38 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from activitypub.offer_errors import CodedRefusal, OfferError, shown
+from models.i18n import N_
 
 TEMPLATES: dict[str, str] = {
-    "own_offer": "You cannot book your own offer",
-    "offer_not_open": "This offer is %(status)s",
-    "offer_started": "This offer has already started",
-    "not_enough": "Only %(available)s place(s) left",
-    "too_many_guests": "At most %(max)s guest(s)",
-    "one_job": "A delivery job is taken as a whole: the quantity is 1",
-    "dates_required": "A stay needs an arrival and a departure",
-    "dates_order": "The departure must be after the arrival",
-    "outside_window": "The stay must fall between %(start)s and %(end)s",
-    "too_many_nights": "At most %(max)s night(s)",
-    "in_the_past": "The arrival must be in the future",
-    "overlap": "These nights are already booked",
-    "already_booked": "You already asked for this offer",
-    "already_assigned": "This job is already assigned",
-    "not_requested": "This booking is %(state)s: it no longer awaits an answer",
-    "not_accepted": "This booking is %(state)s",
-    "too_early": "This can be said only once it has taken place (from %(date)s)",
-    "progress_order": "A job goes picked up, then delivered or failed: %(progress)s cannot "
-    "come now",
-    "picked_up": "A job already picked up cannot be cancelled: report it delivered or failed",
-    "use_progress": "A delivery job ends when it is reported delivered or failed",
-    "not_a_job": "Only delivery jobs report progress",
-    "not_author": "Only the offer's author can answer a request",
-    "not_courier": "Only the courier's side reports progress",
-    "unknown_offer": "There is no such offer here",
-    "malformed": "The request could not be read: %(detail)s",
+    "own_offer": N_("You cannot book your own offer"),
+    "offer_not_open": N_("This offer is %(status)s"),
+    "offer_started": N_("This offer has already started"),
+    "not_enough": N_("Only %(available)s place(s) left"),
+    "too_many_guests": N_("At most %(max)s guest(s)"),
+    "one_job": N_("A delivery job is taken as a whole: the quantity is 1"),
+    "dates_required": N_("A stay needs an arrival and a departure"),
+    "dates_order": N_("The departure must be after the arrival"),
+    "outside_window": N_("The stay must fall between %(start)s and %(end)s"),
+    "too_many_nights": N_("At most %(max)s night(s)"),
+    "in_the_past": N_("The arrival must be in the future"),
+    "overlap": N_("These nights are already booked"),
+    "already_booked": N_("You already asked for this offer"),
+    "already_assigned": N_("This job is already assigned"),
+    "not_requested": N_("This booking is %(state)s: it no longer awaits an answer"),
+    "not_accepted": N_("This booking is %(state)s"),
+    "too_early": N_("This can be said only once it has taken place (from %(date)s)"),
+    "progress_order": N_(
+        "A job goes picked up, then delivered or failed: %(progress)s cannot come now"
+    ),
+    "picked_up": N_("A job already picked up cannot be cancelled: report it delivered or failed"),
+    "use_progress": N_("A delivery job ends when it is reported delivered or failed"),
+    "not_a_job": N_("Only delivery jobs report progress"),
+    "not_author": N_("Only the offer's author can answer a request"),
+    "not_courier": N_("Only the courier's side reports progress"),
+    "unknown_offer": N_("There is no such offer here"),
+    "malformed": N_("The request could not be read: %(detail)s"),
 }
-INVALID = "is not valid"
+INVALID = N_("is not valid")
 
 
 class _Values(dict[str, str]):

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from activitypub.bookings_errors import InvalidBooking
 from activitypub.offer_input import problems_of, prune
 from activitypub.offer_schema import Moment
+from models.i18n import N_
 
 MAX_MESSAGE = 5000
 MAX_QUANTITY = 100
@@ -30,12 +31,12 @@ class BookingAsk(Checked):
     quantity: int = Field(
         1,
         title="How many",
-        description="Seats for a ride, guests for a stay; 1 for a delivery job",
+        description=N_("Seats for a ride, guests for a stay; 1 for a delivery job"),
         ge=1,
         le=MAX_QUANTITY,
     )
-    starts_at: Moment | None = Field(None, title="Arrival", description="Stays only")
-    ends_at: Moment | None = Field(None, title="Departure", description="Stays only")
+    starts_at: Moment | None = Field(None, title="Arrival", description=N_("Stays only"))
+    ends_at: Moment | None = Field(None, title="Departure", description=N_("Stays only"))
     message: str = Field("", title="Message to the author", max_length=MAX_MESSAGE)
 
 

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from models.errors import Malformed
+from models.i18n import N_
 
 MAX_DEPTH = 64
 """Deepest nesting of arrays and objects accepted (an AS2 activity with an embedded offer is
@@ -30,7 +31,7 @@ _OPENING = frozenset(b"[{")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _NUL_ESCAPE = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
 """``\\u0000`` as an escape, not as the text ``\\\\u0000`` (an escaped backslash before it)."""
-NUL_MESSAGE = "Text may not contain NUL characters"
+NUL_MESSAGE = N_("Text may not contain NUL characters")
 """The refusal of NUL wherever text comes in (JSON, forms, URLs): one message, one msgid."""
 
 

@@ -5,10 +5,11 @@ The API sends the code and its parameters, with an English ``message``; the web 
 the same message through the catalogue.
 
 Convention: each code has one English template with ``%(name)s`` placeholders for its
-parameters (``"must be between %(min)s and %(max)s"``). The template is the catalogue's msgid
-(instance/locale/fr.po), so English needs no catalogue and a new code needs one French entry.
-A list parameter is shown joined by commas. Only the bounds choose among sentences: a range
-reads "must be between…", a lower bound of 0 "must not be negative" (``template``).
+parameters (``"must be between %(min)s and %(max)s"``, marked ``N_`` for babel.cfg). The
+template is the catalogue's msgid (instance/locale/fr.po), so English needs no catalogue and a
+new code needs one French entry. A list parameter is shown joined by commas. Only the bounds
+choose among sentences: a range reads "must be between…", a lower bound of 0 "must not be
+negative" (``template``).
 """
 
 from __future__ import annotations
@@ -19,43 +20,46 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.errors import Malformed
+from models.i18n import N_
 
 TEMPLATES: dict[str, str] = {
-    "required": "required",
-    "not_text": "must be text",
-    "too_long": "at most %(max_length)s characters",
-    "too_short": "at least %(min_length)s characters",
-    "bad_format": "must look like %(example)s",
-    "not_an_integer": "must be a whole number",
-    "not_a_number": "must be a number",
-    "not_a_decimal": "must be a number such as %(example)s",
-    "too_many_decimals": "too many decimals (e.g. %(example)s)",
-    "too_small": "must be between %(min)s and %(max)s",
-    "too_large": "must be between %(min)s and %(max)s",
-    "not_a_boolean": "must be true or false",
-    "not_a_datetime": "must be a date and time (ISO 8601)",
-    "not_a_choice": "must be one of: %(choices)s",
-    "not_a_list": "must be a list",
-    "too_many": "at most %(max_items)s items",
-    "too_few": "at least %(min_items)s items",
-    "not_an_object": "must be an object",
-    "unknown_timezone": "unknown time zone",
-    "before_start": "must not be before the start",
-    "too_late": "at most %(days)s days after the start",
-    "not_a_day": "must be a date (YYYY-MM-DD)",
-    "before_after": "must not be before 'after'",
-    "exceeds_total": "cannot exceed the seats offered",
-    "status_not_allowed": "A %(kind)s cannot be %(status)s",
-    "already_closed": "This offer is already %(status)s",
-    "held_by_booking": "A courier holds this job: its progress is theirs to report",
-    "not_positive": "must be more than 0",
-    "not_a_date": "must be a date (YYYY-MM-DD) or a date and time (ISO 8601)",
-    "unknown_place": "no place of that name is known: give latitude and longitude",
-    "ambiguous_place": "several places have that name: give latitude and longitude, or a more "
-    "precise name such as Saint-Denis (93) or Paris, FR",
-    "invalid": "is not valid",
+    "required": N_("required"),
+    "not_text": N_("must be text"),
+    "too_long": N_("at most %(max_length)s characters"),
+    "too_short": N_("at least %(min_length)s characters"),
+    "bad_format": N_("must look like %(example)s"),
+    "not_an_integer": N_("must be a whole number"),
+    "not_a_number": N_("must be a number"),
+    "not_a_decimal": N_("must be a number such as %(example)s"),
+    "too_many_decimals": N_("too many decimals (e.g. %(example)s)"),
+    "too_small": N_("must be between %(min)s and %(max)s"),
+    "too_large": N_("must be between %(min)s and %(max)s"),
+    "not_a_boolean": N_("must be true or false"),
+    "not_a_datetime": N_("must be a date and time (ISO 8601)"),
+    "not_a_choice": N_("must be one of: %(choices)s"),
+    "not_a_list": N_("must be a list"),
+    "too_many": N_("at most %(max_items)s items"),
+    "too_few": N_("at least %(min_items)s items"),
+    "not_an_object": N_("must be an object"),
+    "unknown_timezone": N_("unknown time zone"),
+    "before_start": N_("must not be before the start"),
+    "too_late": N_("at most %(days)s days after the start"),
+    "not_a_day": N_("must be a date (YYYY-MM-DD)"),
+    "before_after": N_("must not be before 'after'"),
+    "exceeds_total": N_("cannot exceed the seats offered"),
+    "status_not_allowed": N_("A %(kind)s cannot be %(status)s"),
+    "already_closed": N_("This offer is already %(status)s"),
+    "held_by_booking": N_("A courier holds this job: its progress is theirs to report"),
+    "not_positive": N_("must be more than 0"),
+    "not_a_date": N_("must be a date (YYYY-MM-DD) or a date and time (ISO 8601)"),
+    "unknown_place": N_("no place of that name is known: give latitude and longitude"),
+    "ambiguous_place": N_(
+        "several places have that name: give latitude and longitude, or a more "
+        "precise name such as Saint-Denis (93) or Paris, FR"
+    ),
+    "invalid": N_("is not valid"),
 }
-NOT_NEGATIVE = "must not be negative"
+NOT_NEGATIVE = N_("must not be negative")
 
 
 def template(code: str, params: Mapping[str, Any]) -> str:
@@ -63,7 +67,9 @@ def template(code: str, params: Mapping[str, Any]) -> str:
     if code == "too_small" and params.get("min") == 0:
         return NOT_NEGATIVE
     if code in ("too_small", "too_large") and not {"min", "max"} <= set(params):
-        return "must be at least %(min)s" if code == "too_small" else "must be at most %(max)s"
+        if code == "too_small":
+            return N_("must be at least %(min)s")
+        return N_("must be at most %(max)s")
     return TEMPLATES.get(code, TEMPLATES["invalid"])
 
 

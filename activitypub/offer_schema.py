@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic.functional_serializers import SerializerFunctionWrapHandler
 from pydantic_core import PydanticCustomError
 
+from models.i18n import N_
 from models.offers import OfferKind, Purpose
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,13 +63,14 @@ def _moment(value: Any, info: ValidationInfo) -> datetime:
         except ValueError:
             moment = None
     if moment is None:
-        raise PydanticCustomError("not_a_datetime", "must be a date and time (ISO 8601)")
+        raise PydanticCustomError("not_a_datetime", N_("must be a date and time (ISO 8601)"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=(info.context or {}).get("tz") or UTC)
     try:
         return moment.astimezone(UTC)
     except OverflowError:  # year 1 or 9999 pushed past the range by its offset
-        raise PydanticCustomError("not_a_datetime", "must be a date and time (ISO 8601)") from None
+        message = N_("must be a date and time (ISO 8601)")
+        raise PydanticCustomError("not_a_datetime", message) from None
 
 
 def _day(value: Any) -> date:
@@ -80,7 +82,7 @@ def _day(value: Any) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise PydanticCustomError("not_a_day", "must be a date (YYYY-MM-DD)")
+    raise PydanticCustomError("not_a_day", N_("must be a date (YYYY-MM-DD)"))
 
 
 Day = Annotated[
@@ -106,10 +108,10 @@ class Described(BaseModel):
 
 
 class Place(Described):
-    name: str = Field(title="Place name", description="Town, district or stop", max_length=200)
+    name: str = Field(title="Place name", description=N_("Town, district or stop"), max_length=200)
     latitude: float = Field(
         title="Latitude",
-        description="Decimal degrees, from −90 to 90 (e.g. 45.7578)",
+        description=N_("Decimal degrees, from −90 to 90 (e.g. 45.7578)"),
         ge=-90,
         le=90,
         allow_inf_nan=False,
@@ -117,14 +119,14 @@ class Place(Described):
     )
     longitude: float = Field(
         title="Longitude",
-        description="Decimal degrees, from −180 to 180 (e.g. 4.8320)",
+        description=N_("Decimal degrees, from −180 to 180 (e.g. 4.8320)"),
         ge=-180,
         le=180,
         allow_inf_nan=False,
         json_schema_extra={"x-unit": "degree"},
     )
     address: str | None = Field(
-        None, title="Address", description="Street and number", max_length=500
+        None, title="Address", description=N_("Street and number"), max_length=500
     )
     after: Moment | None = Field(None, title="Not before")
     before: Moment | None = Field(None, title="Not after")
@@ -134,7 +136,7 @@ class Place(Described):
     def _window(cls, before: datetime | None, info: ValidationInfo) -> datetime | None:
         after = info.data.get("after")
         if before is not None and after is not None and before < after:
-            raise PydanticCustomError("before_after", "must not be before 'after'")
+            raise PydanticCustomError("before_after", N_("must not be before 'after'"))
         return before
 
     @model_serializer(mode="wrap")
@@ -148,7 +150,9 @@ class Place(Described):
 
 class Schedule(Described):
     weekdays: list[Weekday] = Field(
-        title="Regular trip: days", description="Only for a trip repeated every week", min_length=1
+        title="Regular trip: days",
+        description=N_("Only for a trip repeated every week"),
+        min_length=1,
     )
     time: str = Field(
         title="Regular trip: departure time",
@@ -158,7 +162,9 @@ class Schedule(Described):
     until: Day | None = Field(
         None,
         title="Regular trip: last day",
-        description="At most a year after the start; when empty, the trip is offered for 3 months",
+        description=N_(
+            "At most a year after the start; when empty, the trip is offered for 3 months"
+        ),
     )
 
     @model_serializer(mode="wrap")
@@ -174,14 +180,14 @@ class RideDetails(Described):
     flexibility_minutes: int = Field(
         0,
         title="Flexibility (minutes)",
-        description="How much earlier or later you can leave",
+        description=N_("How much earlier or later you can leave"),
         ge=0,
         le=24 * 60,
         json_schema_extra={"x-unit": "minute"},
     )
     seats_total: int = Field(
         title="Seats",
-        description="Seats offered, or seats wanted",
+        description=N_("Seats offered, or seats wanted"),
         ge=1,
         le=100,
         json_schema_extra={"x-unit": "seat"},
@@ -189,7 +195,7 @@ class RideDetails(Described):
     seats_available: int | None = Field(
         None,
         title="Seats still available",
-        description="Leave empty when all are available",
+        description=N_("Leave empty when all are available"),
         ge=0,
         le=100,
         json_schema_extra={"x-unit": "seat", "x-at-most": "seats_total"},
@@ -198,13 +204,13 @@ class RideDetails(Described):
     return_trip: str | None = Field(
         None,
         title="Return trip",
-        description="Link to the offer for the way back, if any",
+        description=N_("Link to the offer for the way back, if any"),
         max_length=500,
     )
     auto_accept: bool = Field(
         False,
         title="Accept requests automatically",
-        description="While seats remain, a request is accepted at once",
+        description=N_("While seats remain, a request is accepted at once"),
     )
 
     @field_validator("seats_available")
@@ -212,7 +218,7 @@ class RideDetails(Described):
     def _at_most_total(cls, available: int | None, info: ValidationInfo) -> int | None:
         total = info.data.get("seats_total")
         if available is not None and total is not None and available > total:
-            raise PydanticCustomError("exceeds_total", "cannot exceed the seats offered")
+            raise PydanticCustomError("exceeds_total", N_("cannot exceed the seats offered"))
         return available
 
     @model_validator(mode="after")
@@ -227,7 +233,7 @@ class RideDetails(Described):
 
 class Package(Described):
     type: str = Field(
-        title="Package type", description="e.g. crate, parcel, envelope", max_length=50
+        title="Package type", description=N_("e.g. crate, parcel, envelope"), max_length=50
     )
     quantity: int = Field(1, title="Number of packages", ge=1, le=1000)
 
@@ -248,7 +254,7 @@ class DeliveryDetails(Described):
     auto_accept: bool = Field(
         False,
         title="Assign automatically",
-        description="The first courier who asks is assigned the job",
+        description=N_("The first courier who asks is assigned the job"),
     )
 
 
@@ -278,7 +284,7 @@ class StayDetails(Described):
     auto_accept: bool = Field(
         False,
         title="Accept requests automatically",
-        description="A request for free nights is accepted at once",
+        description=N_("A request for free nights is accepted at once"),
     )
 
 
@@ -334,7 +340,7 @@ class OfferBase(Described):
     @classmethod
     def _known_zone(cls, name: str) -> str:
         if zone(name) is None:
-            raise PydanticCustomError("unknown_timezone", "unknown time zone")
+            raise PydanticCustomError("unknown_timezone", N_("unknown time zone"))
         return name
 
     @field_validator("ends_at")
@@ -342,7 +348,7 @@ class OfferBase(Described):
     def _not_before_start(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime | None:
         starts_at = info.data.get("starts_at")
         if ends_at is not None and starts_at is not None and ends_at < starts_at:
-            raise PydanticCustomError("before_start", "must not be before the start")
+            raise PydanticCustomError("before_start", N_("must not be before the start"))
         return ends_at
 
     @field_validator("currency")
@@ -364,7 +370,7 @@ class DeliveryOffer(OfferBase):
 class StayOffer(OfferBase):
     kind: Literal[OfferKind.STAY]
     ends_at: Moment = Field(
-        title="Available until", description="The end of the availability window"
+        title="Available until", description=N_("The end of the availability window")
     )
     stay: StayDetails
 

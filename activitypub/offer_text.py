@@ -25,6 +25,7 @@ from babel.lists import format_list
 from babel.numbers import format_currency
 from babel.units import format_unit
 
+from activitypub.catalogue import SUPPORTED
 from activitypub.offer_model import describe
 from activitypub.offer_schema import (
     WEEKDAYS,
@@ -37,7 +38,7 @@ from activitypub.offer_schema import (
     details_of,
     zone,
 )
-from activitypub.offer_words import KIND_TAGS, LABELS, STATUS_TEXT, VEHICLES
+from activitypub.offer_words import KIND_TAGS, STATUS_TEXT, VEHICLES, words
 from activitypub.urls import path_for
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
@@ -127,7 +128,7 @@ class _Writer:
 
     @property
     def t(self) -> dict[Any, str]:
-        return LABELS[self.lang]
+        return words(self.lang)
 
     def moment(self, moment: datetime, pattern: str = WHEN) -> str:
         return format_datetime(moment, pattern, tzinfo=self.tz, locale=self.lang)
@@ -286,9 +287,9 @@ def _paragraphs(text: str) -> str:
 
 def offer_content_html(offer: Offer, url: str, lang: str | None = None) -> str:
     """The post's HTML in ``lang`` (by default the offer's language; English for a language
-    we have no words for)."""
+    we have no catalogue for)."""
     lang = lang or offer.language
-    lang = lang if lang in LABELS else "en"
+    lang = lang if lang in SUPPORTED else "en"
     tz = zone(offer.timezone) or ZoneInfo("UTC")
     w, esc = _Writer(offer, details_of(describe(offer)), lang, tz), html.escape
     t = w.t

@@ -1,126 +1,77 @@
-"""The words of an offer's post, in French and English (``offer_text`` writes the post).
+"""The words of an offer's post (``offer_text`` writes the post), in English, translated through
+the catalogue (instance/locale, context ``post``: ``activitypub/catalogue.py``).
 
-Kept here rather than in the pages' catalogue (instance/locale): the post is written on the
-wire side, which does not import the web layer, and in both languages at once whatever the
-reader's language, as the booking messages are (``federation/services/bookings_texts``).
+The post is written in several languages at once whatever the reader's language (its
+``contentMap``), so each word is looked up per language with ``words(lang)``. The hashtags of
+the kinds are names, not sentences: they stay here, one per language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+from activitypub.catalogue import POST, SUPPORTED, translations
+from models.i18n import pN_
 from models.offers import OfferKind
 
-LABELS: dict[str, dict[Any, str]] = {
-    "en": {
-        ("ride", "offer"): "Ride offered",
-        ("ride", "request"): "Ride wanted",
-        ("delivery_job", "request"): "Delivery job",
-        ("delivery_job", "offer"): "Courier available",
-        ("stay", "offer"): "Stay offered",
-        ("stay", "request"): "Stay wanted",
-        "unavailable": "This offer is no longer available.",
-        "route": "Route: {v}",
-        "leaving": "Leaving: {v}",
-        "flexibility": "give or take {v}",
-        "weekly": "Every {days} at {time}",
-        "weekly_until": "Every {days} at {time}, until {until}",
-        "return": "Return trip: {v}",
-        "return_link": "the offer for the way back",
-        "seats": "{n} seat(s) available",
-        "left": "Only {n} seat(s) left",
-        "seats_wanted": "Seats wanted: {n}",
-        "pickup": "Pick up: {v}",
-        "dropoff": "Drop off: {v}",
-        "when": "When: {v}",
-        "packages": "Packages: {v}",
-        "weight": "Weight: {v}",
-        "vehicle": "Vehicle: {v}",
-        "where": "Where: {v} (approximate location)",
-        "dates": "Dates: {v}",
-        "guests": "Guests: up to {n}",
-        "guests_wanted": "Guests: {n}",
-        "nights": "Nights: {n} at most",
-        "house": "Pets: {pets} · Smoking: {smoking} · Step-free access: {step_free}",
-        "rules": "House rules: {v}",
-        "price": "Price: {p}",
-        "per_seat": "Price: {p} per seat",
-        "per_night": "Price: {p} per night",
-        "free": "free",
-        "from": "from {v}",
-        "until": "until {v}",
-        "yes": "yes",
-        "no": "no",
-        "see": "See the offer",
-    },
-    "fr": {
-        ("ride", "offer"): "Covoiturage proposé",
-        ("ride", "request"): "Covoiturage recherché",
-        ("delivery_job", "request"): "Course à livrer",
-        ("delivery_job", "offer"): "Coursier·e disponible",
-        ("stay", "offer"): "Hébergement proposé",
-        ("stay", "request"): "Hébergement recherché",
-        "unavailable": "Cette offre n’est plus disponible.",
-        "route": "Trajet : {v}",
-        "leaving": "Départ : {v}",
-        "flexibility": "à {v} près",
-        "weekly": "Chaque {days} à {time}",
-        "weekly_until": "Chaque {days} à {time}, jusqu’au {until}",
-        "return": "Retour : {v}",
-        "return_link": "l’offre du trajet retour",
-        "seats": "{n} place(s) disponible(s)",
-        "left": "Il ne reste plus que {n} place(s)",
-        "seats_wanted": "Places recherchées : {n}",
-        "pickup": "Enlèvement : {v}",
-        "dropoff": "Livraison : {v}",
-        "when": "Quand : {v}",
-        "packages": "Colis : {v}",
-        "weight": "Poids : {v}",
-        "vehicle": "Véhicule : {v}",
-        "where": "Où : {v} (emplacement approximatif)",
-        "dates": "Dates : {v}",
-        "guests": "Personnes : jusqu’à {n}",
-        "guests_wanted": "Personnes : {n}",
-        "nights": "Nuits : {n} au plus",
-        "house": "Animaux : {pets} · Fumeurs : {smoking} · Accès de plain-pied : {step_free}",
-        "rules": "Conditions : {v}",
-        "price": "Prix : {p}",
-        "per_seat": "Prix : {p} par place",
-        "per_night": "Prix : {p} par nuit",
-        "free": "gratuit",
-        "from": "à partir de {v}",
-        "until": "jusqu’à {v}",
-        "yes": "oui",
-        "no": "non",
-        "see": "Voir l’offre",
-    },
+LABELS: dict[Any, str] = {
+    ("ride", "offer"): pN_("post", "Ride offered"),
+    ("ride", "request"): pN_("post", "Ride wanted"),
+    ("delivery_job", "request"): pN_("post", "Delivery job"),
+    ("delivery_job", "offer"): pN_("post", "Courier available"),
+    ("stay", "offer"): pN_("post", "Stay offered"),
+    ("stay", "request"): pN_("post", "Stay wanted"),
+    "unavailable": pN_("post", "This offer is no longer available."),
+    "route": pN_("post", "Route: {v}"),
+    "leaving": pN_("post", "Leaving: {v}"),
+    "flexibility": pN_("post", "give or take {v}"),
+    "weekly": pN_("post", "Every {days} at {time}"),
+    "weekly_until": pN_("post", "Every {days} at {time}, until {until}"),
+    "return": pN_("post", "Return trip: {v}"),
+    "return_link": pN_("post", "the offer for the way back"),
+    "seats": pN_("post", "{n} seat(s) available"),
+    "left": pN_("post", "Only {n} seat(s) left"),
+    "seats_wanted": pN_("post", "Seats wanted: {n}"),
+    "pickup": pN_("post", "Pick up: {v}"),
+    "dropoff": pN_("post", "Drop off: {v}"),
+    "when": pN_("post", "When: {v}"),
+    "packages": pN_("post", "Packages: {v}"),
+    "weight": pN_("post", "Weight: {v}"),
+    "vehicle": pN_("post", "Vehicle: {v}"),
+    "where": pN_("post", "Where: {v} (approximate location)"),
+    "dates": pN_("post", "Dates: {v}"),
+    "guests": pN_("post", "Guests: up to {n}"),
+    "guests_wanted": pN_("post", "Guests: {n}"),
+    "nights": pN_("post", "Nights: {n} at most"),
+    "house": pN_("post", "Pets: {pets} · Smoking: {smoking} · Step-free access: {step_free}"),
+    "rules": pN_("post", "House rules: {v}"),
+    "price": pN_("post", "Price: {p}"),
+    "per_seat": pN_("post", "Price: {p} per seat"),
+    "per_night": pN_("post", "Price: {p} per night"),
+    "free": pN_("post", "free"),
+    "from": pN_("post", "from {v}"),
+    "until": pN_("post", "until {v}"),
+    "yes": pN_("post", "yes"),
+    "no": pN_("post", "no"),
+    "see": pN_("post", "See the offer"),
 }
-STATUS_TEXT = {
-    "en": {
-        "full": "Full",
-        "closed": "Closed",
-        "expired": "Expired",
-        "cancelled": "Cancelled",
-        "assigned": "Assigned to a courier",
-        "picked_up": "Picked up, on its way",
-        "delivered": "Delivered",
-        "failed": "Delivery failed",
-    },
-    "fr": {
-        "full": "Complet",
-        "closed": "Fermée",
-        "expired": "Expirée",
-        "cancelled": "Annulée",
-        "assigned": "Attribuée à un·e coursier·e",
-        "picked_up": "Récupérée, en route",
-        "delivered": "Livrée",
-        "failed": "Livraison échouée",
-    },
+STATUS_WORDS = {
+    "full": pN_("post", "Full"),
+    "closed": pN_("post", "Closed"),
+    "expired": pN_("post", "Expired"),
+    "cancelled": pN_("post", "Cancelled"),
+    "assigned": pN_("post", "Assigned to a courier"),
+    "picked_up": pN_("post", "Picked up, on its way"),
+    "delivered": pN_("post", "Delivered"),
+    "failed": pN_("post", "Delivery failed"),
 }
 """What a post says of an offer that is no longer simply open."""
-VEHICLES = {
-    "en": {"bike": "bike", "cargo_bike": "cargo bike", "van": "van"},
-    "fr": {"bike": "vélo", "cargo_bike": "vélo cargo", "van": "utilitaire"},
+VEHICLE_WORDS = {
+    "bike": pN_("post", "bike"),
+    "cargo_bike": pN_("post", "cargo bike"),
+    "van": pN_("post", "van"),
 }
 KIND_TAGS = {
     "fr": {
@@ -135,3 +86,19 @@ KIND_TAGS = {
     },
 }
 """The hashtag of each kind, by language (ASCII: Mastodon folds accents, GoToSocial may not)."""
+
+
+@cache
+def words(lang: str) -> dict[Any, str]:
+    """``LABELS`` in ``lang``: ``words("fr")["route"]`` is "Trajet : {v}"."""
+    return _translated(LABELS, lang)
+
+
+def _translated(table: Mapping[Any, str], lang: str) -> dict[Any, str]:
+    catalogue = translations(lang)
+    return {key: str(catalogue.pgettext(POST, text)) for key, text in table.items()}
+
+
+STATUS_TEXT = {lang: _translated(STATUS_WORDS, lang) for lang in SUPPORTED}
+"""The status line in each language: ``STATUS_TEXT["fr"]["full"]`` is "Complet"."""
+VEHICLES = {lang: _translated(VEHICLE_WORDS, lang) for lang in SUPPORTED}

@@ -94,8 +94,9 @@ def refusal_body(exc: CodedRefusal, status: int) -> dict[str, Any]:
 def error_response(
     request: Request, status: int, message: str, errors: dict[str, str] | None = None
 ) -> Response:
-    if wants_html(request):
-        context = {"status": status, "message": message, "errors": errors or {}}
+    if wants_html(request):  # a public message is a msgid; one already translated stays as is
+        shown = translations(negotiate(request)).gettext(message)
+        context = {"status": status, "message": shown, "errors": errors or {}}
         return render(request, "error.html", context, status)
     body: dict[str, object] = {"error": message, "status": status}
     if errors:

@@ -1,35 +1,17 @@
 """French and English: the page language comes from a ``lang`` cookie, else ``Accept-Language``.
 
-Catalogs are kept as ``.po`` text in ``instance/locale`` and compiled in memory at start-up, so no
-binary file is committed and no build step is needed.
+Catalogs are kept as ``.po`` text in ``instance/locale`` and compiled in memory when first used
+(``activitypub/catalogue.py``, which the Fediverse posts use too), so no binary file is committed
+and no build step is needed.
 """
 
 from __future__ import annotations
 
-import io
-from functools import cache
-from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
-LOCALE_DIR = Path(__file__).parent / "locale"
-SUPPORTED = ("en", "fr")
+from activitypub.catalogue import LOCALE_DIR, SUPPORTED, translations
 
-
-@cache
-def translations(lang: str) -> NullTranslations:
-    po = LOCALE_DIR / f"{lang}.po"
-    if not po.exists():
-        return NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+__all__ = ["LOCALE_DIR", "SUPPORTED", "negotiate", "translations"]
 
 
 def negotiate(request: Request, default: str = "en") -> str:

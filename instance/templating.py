@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from activitypub.urls import path_for
+from instance.favicon import favicon_svg_path
 from instance.i18n import SUPPORTED, negotiate, translations
+from instance.number_format import register_number_filters
 from instance.stylesheet import stylesheet_path
+from models.i18n import N_
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -24,6 +27,10 @@ env = Environment(
 env.globals["path_for"] = path_for
 """Every link and form action in a template: ``path_for("edit_offer", uuid=offer.id)``."""
 env.globals["stylesheet_path"] = stylesheet_path
+env.globals["favicon_svg_path"] = favicon_svg_path
+register_number_filters(env)
+env.globals["N_"] = N_
+"""Marks a macro's label for the catalogue: ``text_field("s", "q", N_("Text"))``."""
 
 
 def render(

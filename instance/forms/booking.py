@@ -21,6 +21,7 @@ from activitypub.offer_errors import CodedRefusal, OfferError
 from activitypub.offer_schema import zone
 from instance.forms.display import local_time
 from instance.forms.messages import translate
+from models.i18n import N_
 from models.offers import Offer, OfferKind
 
 Gettext = Callable[[str], str]
@@ -29,39 +30,39 @@ ASK_FIELDS = ("quantity", "starts_at", "ends_at", "message")
 DETAIL_FIELDS = ("meeting_point", "contact", "instructions")
 """What the author may add on acceptance (``activitypub.bookings_input.Details``)."""
 PRIVATE_LABELS = (
-    ("meeting_point", "Meeting point"),
-    ("contact", "Contact"),
-    ("address", "Exact address"),
-    ("pickup_address", "Pickup address"),
-    ("dropoff_address", "Dropoff address"),
-    ("instructions", "Instructions"),
+    ("meeting_point", N_("Meeting point")),
+    ("contact", N_("Contact")),
+    ("address", N_("Exact address")),
+    ("pickup_address", N_("Pickup address")),
+    ("dropoff_address", N_("Dropoff address")),
+    ("instructions", N_("Instructions")),
 )
 """The private details a booking's page shows, in this order (the position apart)."""
 DATE_PARAMS = ("date", "start", "end")
 """Parameters of refusals that are moments (``too_early``, ``outside_window``)."""
 FIELD_LABELS = {
-    "quantity": "How many",
-    "starts_at": "Arrival",
-    "ends_at": "Departure",
-    "message": "Message",
-    "content": "Message",
-    "reason": "Reason",
-    "note": "Note",
-    "outcome": "Did it happen?",
-    "progress": "Progress",
-    "details.meeting_point": "Meeting point",
-    "details.contact": "Contact",
-    "details.instructions": "Instructions",
+    "quantity": N_("How many"),
+    "starts_at": N_("Arrival"),
+    "ends_at": N_("Departure"),
+    "message": N_("Message"),
+    "content": N_("Message"),
+    "reason": N_("Reason"),
+    "note": N_("Note"),
+    "outcome": N_("Did it happen?"),
+    "progress": N_("Progress"),
+    "details.meeting_point": N_("Meeting point"),
+    "details.contact": N_("Contact"),
+    "details.instructions": N_("Instructions"),
 }
 ASK_BUTTONS = {
-    ("ride", "offer"): "Book seats",
-    ("ride", "request"): "Offer to drive",
-    ("stay", "offer"): "Ask to stay",
-    ("stay", "request"): "Offer to host",
-    ("delivery_job", "request"): "Offer to take this job",
-    ("delivery_job", "offer"): "Ask this courier",
+    ("ride", "offer"): N_("Book seats"),
+    ("ride", "request"): N_("Offer to drive"),
+    ("stay", "offer"): N_("Ask to stay"),
+    ("stay", "request"): N_("Offer to host"),
+    ("delivery_job", "request"): N_("Offer to take this job"),
+    ("delivery_job", "offer"): N_("Ask this courier"),
 }
-QUANTITY_LABELS = {"ride": "Seats", "stay": "Guests"}
+QUANTITY_LABELS = {"ride": N_("Seats"), "stay": N_("Guests")}
 NEXT_STEPS: dict[str | None, tuple[str, ...]] = {
     None: ("picked_up",),
     "picked_up": ("delivered", "failed"),

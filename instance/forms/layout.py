@@ -22,6 +22,7 @@ from instance.forms.labels import (
     VEHICLE_LABELS,
     WEEKDAY_LABELS,
 )
+from models.i18n import N_
 from models.offers import OfferKind
 
 
@@ -113,7 +114,7 @@ def described(
     )
 
 
-PLACE_HELP = (
+PLACE_HELP = N_(
     "Type a town, a postcode or a place: its latitude and longitude are found for you to "
     "confirm. Or type them yourself."
 )
@@ -142,7 +143,7 @@ def _place(
 
 def _about(kind: OfferKind) -> Fieldset:
     return Fieldset(
-        "About",
+        N_("About"),
         (
             described(
                 kind, "purpose", "purpose", type="radio", help="", labels=PURPOSE_LABELS[kind]
@@ -171,7 +172,7 @@ def _when(
             "timezone",
             "timezone",
             type="select",
-            help="Times are local to this zone",
+            help=N_("Times are local to this zone"),
             choices=tuple((tz, tz) for tz in TIMEZONES),
         )
     )
@@ -193,7 +194,7 @@ def _price(kind: OfferKind, label: str, help: str) -> Fieldset:
     return Fieldset("Price", (price, currency))
 
 
-IN_UNITS = "In the currency below, e.g. 7.50; leave empty if none"
+IN_UNITS = N_("In the currency below, e.g. 7.50; leave empty if none")
 
 
 def _ride() -> tuple[Fieldset, ...]:
@@ -202,7 +203,7 @@ def _ride() -> tuple[Fieldset, ...]:
         _about(k),
         _place(k, "origin", "ride.origin", "Leaving from"),
         _place(k, "destination", "ride.destination", "Going to"),
-        _place(k, "via", "ride.waypoints.0", "Stop on the way (optional)"),
+        _place(k, "via", "ride.waypoints.0", N_("Stop on the way (optional)")),
         Fieldset(
             "When",
             (
@@ -223,7 +224,7 @@ def _ride() -> tuple[Fieldset, ...]:
                 described(k, "return_trip", "ride.return_trip"),
             ),
         ),
-        _price(k, "Cost share per seat", IN_UNITS),
+        _price(k, N_("Cost share per seat"), IN_UNITS),
     )
 
 
@@ -233,9 +234,9 @@ def _delivery() -> tuple[Fieldset, ...]:
         _about(k),
         _place(k, "pickup", "delivery.pickup", "Pick up", window=True),
         _place(k, "dropoff", "delivery.dropoff", "Drop off", window=True),
-        Fieldset("When", _when(k, "starts_at", "ends_at", end_help="Optional")),
+        Fieldset("When", _when(k, "starts_at", "ends_at", end_help=N_("Optional"))),
         Fieldset(
-            "Load",
+            N_("Load"),
             (
                 described(k, "package_type", "delivery.packages.0.type"),
                 described(k, "package_quantity", "delivery.packages.0.quantity"),
@@ -243,7 +244,7 @@ def _delivery() -> tuple[Fieldset, ...]:
                     k,
                     "weight_kg",
                     "delivery.weight_grams",
-                    label="Total weight (kg)",
+                    label=N_("Total weight (kg)"),
                     help="",
                     scale=1000,
                     example="12.5",
@@ -256,7 +257,7 @@ def _delivery() -> tuple[Fieldset, ...]:
                 ),
             ),
         ),
-        _price(k, "Price offered", IN_UNITS),
+        _price(k, N_("Price offered"), IN_UNITS),
     )
 
 
@@ -264,14 +265,14 @@ def _stay() -> tuple[Fieldset, ...]:
     k = OfferKind.STAY
     location = (
         described(
-            k, "location_name", "stay.location.name", help="Town or district, shown to everyone"
+            k, "location_name", "stay.location.name", help=N_("Town or district, shown to everyone")
         ),
         described(
             k,
             "location_address",
             "stay.location.address",
-            label="Exact address",
-            help="Kept on this instance, never published",
+            label=N_("Exact address"),
+            help=N_("Kept on this instance, never published"),
         ),
         *_coordinates(k, "location", "stay.location"),
     )
@@ -280,10 +281,12 @@ def _stay() -> tuple[Fieldset, ...]:
         Fieldset(
             "Where",
             location,
-            help="The published position is moved 100 to 500 m, once, so that the exact place "
-            "stays private.",
+            help=N_(
+                "The published position is moved 100 to 500 m, once, so that the exact place "
+                "stays private."
+            ),
         ),
-        Fieldset("When", _when(k, "starts_at", "ends_at", start_label="Available from")),
+        Fieldset("When", _when(k, "starts_at", "ends_at", start_label=N_("Available from"))),
         Fieldset(
             "Guests",
             (
@@ -292,7 +295,7 @@ def _stay() -> tuple[Fieldset, ...]:
             ),
         ),
         Fieldset(
-            "Conditions",
+            N_("Conditions"),
             (
                 described(k, "conditions_text", "stay.conditions.text", type="textarea"),
                 *(
@@ -301,7 +304,7 @@ def _stay() -> tuple[Fieldset, ...]:
                 ),
             ),
         ),
-        _price(k, "Contribution per night", "0 for free; leave empty if not decided"),
+        _price(k, N_("Contribution per night"), N_("0 for free; leave empty if not decided")),
     )
 
 

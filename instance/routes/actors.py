@@ -27,6 +27,7 @@ from instance.sessions import current_member
 from instance.templating import render
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed, NotFound, SignatureInvalid
+from models.i18n import N_
 
 KINDS = {prefix: kind for kind, prefix in ACTOR_PREFIX.items()}
 COLLECTIONS = {
@@ -136,7 +137,7 @@ def _gone(request: Request, fed: Federation, local: LocalActor) -> Response:
     if wants_as2(request):
         response: Response = AS2Response(tombstone(fed, local), status_code=410)
     else:
-        response = error_response(request, 410, "This account has been deleted.")
+        response = error_response(request, 410, N_("This account has been deleted."))
     response.headers["Vary"] = "Accept"
     return response
 
