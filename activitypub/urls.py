@@ -69,16 +69,43 @@ PATHS: dict[str, str] = {
     "new_calendar_feed": "/settings/calendar/new",  # POST: make one (replacing the old)
     "revoke_calendar_feed": "/settings/calendar/revoke",  # POST
     "calendar_feed": "/calendar/{token:str}.ics",  # a member's confirmed bookings, no session
+    "searches": "/searches",  # GET: the member's saved searches; POST: save one
+    "delete_search": "/searches/{id:int}/delete",
+    "new_alerts_feed": "/searches/feed/new",  # POST: the secret alerts URL (replacing the old)
+    "revoke_alerts_feed": "/searches/feed/revoke",  # POST
+    "alerts_feed": "/alerts/{token:str}.atom",  # offers matching a member's searches, no session
+    "coop_feed": "/c/{username:str}/feed.atom",  # a coop's public offers and announcements
     "authorize_interaction": "/authorize_interaction",
     "admin": "/admin",
     "join_directory": "/admin/directories/join",
     "leave_directory": "/admin/directories/leave",
     "admit_candidate": "/admin/directory/admit",
     "reject_candidate": "/admin/directory/reject",
+    "admin_blocks": "/admin/blocks",  # GET: the domain blocks; POST: block one
+    "admin_unblock": "/admin/blocks/remove",
+    "admin_blocks_import": "/admin/blocks/import",  # POST: a Mastodon CSV file
+    "admin_blocks_export": "/admin/blocks/export.csv",
+    "about_blocks": "/about/blocks",  # the public list, if [moderation] public_blocklist
+    # joining (issue 12): sign-up, invitations, coop membership, passwords
+    "signup": "/signup",  # GET ?invite=CODE: the form; POST: sign up or ask to
+    "invitation": "/invite/{token:str}",  # an invitation link: the sign-up form with its code
+    "signup_pending": "/signup/pending",
+    "change_password": "/password",
+    "forgot_password": "/password/forgot",
+    "reset_password": "/password/reset/{token:str}",
+    "join_coop": "/settings/coop",  # a member without a coop asks to join one
+    "join_admin": "/admin/join",  # invitations, sign-ups, membership requests, reset links
+    "new_invitation": "/admin/join/invitations",
+    "revoke_invitation": "/admin/join/invitations/{id:int}/revoke",
+    "decide_signup": "/admin/join/signups/{id:int}/{action:str}",  # approve | reject
+    "decide_membership": "/admin/join/memberships/{id:int}/{action:str}",
+    "reset_link": "/admin/join/reset",  # POST username: a one-time link, shown once
     "dispatch_home": "/dispatch",  # the board of the member's own coop
     "dispatch": "/coops/{name:str}/dispatch",  # a coop's dispatch board
     "dispatch_assign": "/coops/{name:str}/dispatch/assign",
     "stylesheet": "/static/coopub.css",  # the pages' one stylesheet (no inline style: CSP)
+    "favicon": "/favicon.ico",  # asked by browsers whatever the page links (instance/favicon.py)
+    "favicon_svg": "/static/favicon.svg",  # the icon the pages link
     "media": "/media/{name:str}",  # an uploaded image, ``<uuid>.<png|jpg|webp>``
     # operations
     "healthz": "/healthz",

@@ -28,8 +28,9 @@ REQUEST_ID_HEADER = "X-Request-Id"
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_LOGGED_PATH = 300
 UNMATCHED = "<unmatched>"
-SECRET_PATHS = re.compile(r"^(/calendar/)[^/]+")
-"""Paths whose next segment is a secret (a member's calendar URL): never written to the log."""
+SECRET_PATHS = re.compile(r"^(/calendar/|/alerts/|/invite/|/password/reset/)[^/]+")
+"""Paths whose next segment is a secret (a member's calendar or alerts URL): never written to
+the log."""
 
 
 def loggable_path(path: str) -> str:

@@ -20,6 +20,7 @@ from federation.context import Federation, SiteInfo
 from federation.services import places
 from federation.services.directory import ensure_directory_actor
 from federation.services.handlers import inbox_handlers
+from instance import favicon
 from instance.access import RequestObserver
 from instance.config import Config
 from instance.errors import on_coopub_error, on_http_error, on_unexpected_error
@@ -29,28 +30,35 @@ from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
 from instance.rate_limits import ApiRateLimit, RateLimits
 from instance.routes import (
+    account,
     actors,
     admin,
+    alerts,
     api,
     api_bookings,
+    blocks,
     bookings_web,
     calendar,
     directory,
     dispatch,
+    feeds,
     health,
     inbox,
     interactions,
+    join_admin,
     offers,
     pages,
     pins,
     posts,
     settings,
+    signup,
     web,
     wellknown,
 )
 from instance.security_headers import SecurityHeaders
 from instance.sessions import middleware as session_middleware
 from instance.stylesheet import stylesheet
+from instance.token_bucket import TokenBuckets
 from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
@@ -64,6 +72,8 @@ def build_federation(config: Config) -> Federation:
         title=config.instance.title,
         description=config.instance.description,
         languages=config.instance.languages,
+        # as Mastodon reports it: anyone may sign up or ask to (not by invitation only)
+        open_registrations=config.signup.mode != "invite",
     )
     return Federation.create(
         config.federation,
@@ -87,6 +97,8 @@ def routes() -> list[Route]:
         route("healthz", health.healthz, GET),
         route("metrics", health.metrics, GET),
         route("stylesheet", stylesheet, GET),
+        route("favicon", favicon.favicon, GET),
+        route("favicon_svg", favicon.favicon_svg_file, GET),
         route("media", serve_media, GET),  # before the actor paths: /{prefix}/{username}
         route("home", pages.home),
         # the member's pages, before /offers/{uuid} and the actor paths
@@ -134,12 +146,43 @@ def routes() -> list[Route]:
         route("new_calendar_feed", calendar.new_calendar_feed, POST),
         route("revoke_calendar_feed", calendar.revoke_calendar_feed, POST),
         route("calendar_feed", calendar.calendar_feed, GET),
+        route("searches", alerts.searches_page, GET),
+        route("searches", alerts.save_search, POST),
+        route("delete_search", alerts.delete_search, POST),
+        route("new_alerts_feed", alerts.new_alerts_feed, POST),
+        route("revoke_alerts_feed", alerts.revoke_alerts_feed, POST),
+        route("alerts_feed", feeds.alerts_feed, GET),
+        route("coop_feed", feeds.coop_feed, GET),  # before the actor paths: /c/{name}/…
         route("authorize_interaction", settings.follow_from_interaction, POST),
+        route("signup", signup.signup_page, GET),
+        route("signup", signup.signup_post, POST),
+        route("signup_pending", signup.signup_pending, GET),
+        route("invitation", signup.invitation_page, GET),
+        route("change_password", account.change_password_page, GET),
+        route("change_password", account.change_password, POST),
+        route("forgot_password", account.forgot_password_page, GET),
+        route("forgot_password", account.forgot_password, POST),
+        route("reset_password", account.reset_password_page, GET),
+        route("reset_password", account.reset_password, POST),
+        route("join_coop", account.join_coop_page, GET),
+        route("join_coop", account.join_coop, POST),
+        route("join_admin", join_admin.join_admin_page, GET),
+        route("new_invitation", join_admin.new_invitation, POST),
+        route("revoke_invitation", join_admin.revoke_invitation, POST),
+        route("decide_signup", join_admin.decide_signup, POST),
+        route("decide_membership", join_admin.decide_membership, POST),
+        route("reset_link", join_admin.reset_link, POST),
         route("admin", admin.admin_page, GET),
         route("join_directory", admin.join_directory, POST),
         route("leave_directory", admin.leave_directory, POST),
         route("admit_candidate", admin.admit_candidate, POST),
         route("reject_candidate", admin.reject_candidate, POST),
+        route("admin_blocks", blocks.blocks_page, GET),
+        route("admin_blocks", blocks.add_block, POST),
+        route("admin_unblock", blocks.remove_block, POST),
+        route("admin_blocks_import", blocks.import_blocks, POST),
+        route("admin_blocks_export", blocks.export_blocks_csv, GET),
+        route("about_blocks", blocks.about_blocks, GET),
         route("dispatch_home", dispatch.dispatch_home, GET),
         route("dispatch", dispatch.dispatch_page, GET),  # before the actor collections
         route("dispatch_assign", dispatch.dispatch_assign, POST),
@@ -250,6 +293,7 @@ def create_app(
     app.state.config = config
     app.state.metrics = metrics
     app.state.limits = limits
+    app.state.join_limits = TokenBuckets(config.limits.join_per_minute, config.limits.join_burst)
     if fed:
         app.state.fed = fed
     return app

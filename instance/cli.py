@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from instance import __version__
+from instance.cli_domain_args import domain_commands
 from instance.logs import setup_logging
 
 EXIT_OK = 0
@@ -183,7 +184,30 @@ def _member_commands(sub: Any) -> None:
     create.add_argument("--locked", action="store_true", help="approve followers by hand")
     _password_stdin(create)
     create.add_argument("--admin", action="store_true", help="may open the admin page")
+    create.add_argument(
+        "--coop-admin", action="store_true", help="admins the coop: invites, approves who joins"
+    )
     _command(create, "cli_admin", "cmd_member_create")
+    coop_admin = member.add_parser(
+        "coop-admin", help="let a member admin their coop: invite, approve who joins (or --revoke)"
+    )
+    coop_admin.add_argument("name", help="the member's username")
+    coop_admin.add_argument("--revoke", action="store_true", help="take the right away")
+    _command(coop_admin, "cli_join", "cmd_member_coop_admin")
+    invite = member.add_parser("invite", help="print an invitation link to sign up (shown once)")
+    invite.add_argument("--coop", help="new members join this coop at once")
+    invite.add_argument(
+        "--uses", type=int, default=1, help="how many people may sign up with it (1)"
+    )
+    invite.add_argument(
+        "--days", type=float, help="valid for this many days (default: [signup] invitation_days)"
+    )
+    _command(invite, "cli_join", "cmd_member_invite")
+    reset = member.add_parser(
+        "reset-link", help="print a one-time link for a member to choose a new password"
+    )
+    reset.add_argument("name", help="the member's username")
+    _command(reset, "cli_join", "cmd_member_reset_link")
     admin = member.add_parser("admin", help="let a member open the admin page (or --revoke)")
     admin.add_argument("name", help="the member's username")
     admin.add_argument("--revoke", action="store_true", help="take the admin right away")
@@ -307,6 +331,7 @@ def parser() -> argparse.ArgumentParser:
     _member_commands(sub)
     _token_commands(sub)
     _federation_commands(sub)
+    domain_commands(sub)
     return p
 
 

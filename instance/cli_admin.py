@@ -70,10 +70,12 @@ def cmd_member_create(args: argparse.Namespace) -> None:
             password_hash=password_hash,
             locked=args.locked,
         )
-        if args.admin:
-            member.is_admin = True
-            await member.save(update_fields=["is_admin"])
+        if args.admin or args.coop_admin:
+            member.is_admin = args.admin
+            member.coop_admin = args.coop_admin
+            await member.save(update_fields=["is_admin", "coop_admin"])
         admin = " (admin)" if args.admin else ""
+        admin += " (coop admin)" if args.coop_admin else ""
         handle = f"@{member.username}@{fed.urls.domain}"
         print(f"created member {handle} {fed.urls.actor(member)}{admin}")
 
@@ -131,6 +133,7 @@ def _flags(actor: LocalActor) -> str:
         for flag, on in (
             ("locked", actor.locked),
             ("admin", actor.is_admin),
+            ("coop-admin", actor.coop_admin),
             ("disabled", actor.disabled and actor.deleted_at is None),
             ("deleted", actor.deleted_at is not None),
         )

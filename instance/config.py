@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import ErrorDetails
 
 from federation.services.geocoder import GeocoderSettings
@@ -164,6 +171,9 @@ class LimitSettings(Section):
     """The longest lock (never shorter than the first)."""
     login_forget_hours: float = Field(24.0, gt=0, le=8760)
     """Failures older than this are forgotten (the worker's upkeep deletes them)."""
+    join_per_minute: float = Field(2.0, ge=0, le=1_000_000)
+    """Sign-up and "forgot password" forms posted per client address."""
+    join_burst: int = Field(10, ge=1, le=1_000_000)
 
 
 class MediaSettings(Section):
@@ -179,6 +189,53 @@ class MediaSettings(Section):
     decoded: a small file that would unpack into gigabytes (a decompression bomb) is refused."""
 
 
+class SignupSettings(Section):
+    """How people join without the command line (``federation/services/signup``)."""
+
+    mode: Literal["invite", "approval", "open"] = "invite"
+    """``invite``: only invitation links; ``approval``: anyone may ask, an admin decides;
+    ``open``: anyone may sign up. Invitation links work in every mode."""
+    invitation_days: float = Field(7.0, gt=0, le=365)
+    """How long a new invitation link is valid unless its creator says otherwise."""
+    reset_hours: float = Field(24.0, gt=0, le=24 * 30)
+    """How long a password-reset link is valid (it works once)."""
+
+
+class ModerationSettings(Section):
+    """Domain blocks (``coopub domain``, ``/admin/blocks``)."""
+
+    public_blocklist: bool = False
+    """Publish the blocked domains, their level and public reason at ``/about/blocks``."""
+
+
+class MailSettings(Section):
+    """Outgoing email (password resets), through an SMTP server. No host: no email is sent,
+    and a member who forgot their password asks an admin for a reset link."""
+
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    """``starttls`` (port 587), ``ssl`` (implicit TLS, port 465) or ``none`` (a local relay)."""
+    username: str = ""
+    password: str = ""
+    from_address: str = Field("", validate_default=True)
+    """The ``From:`` of every email coopub sends; required with a host."""
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("from_address")
+    @classmethod
+    def _sender(cls, value: str, info: ValidationInfo) -> str:
+        if value and not re.match(r"^[^@\s]+@[^@\s]+$", value):
+            raise ValueError("an email address such as coopub@velos.example")
+        if info.data.get("host") and not value:
+            raise ValueError("an email address when [mail] host is set")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
 class Config(Section):
     instance: InstanceSettings
     database: DatabaseSettings = DatabaseSettings()
@@ -191,6 +248,9 @@ class Config(Section):
     limits: LimitSettings = LimitSettings()
     media: MediaSettings = MediaSettings()
     geocoder: GeocoderSettings = GeocoderSettings()
+    signup: SignupSettings = SignupSettings()
+    mail: MailSettings = MailSettings()
+    moderation: ModerationSettings = ModerationSettings()
     _path: Path | None = PrivateAttr(default=None)
 
     @property

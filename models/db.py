@@ -31,6 +31,7 @@ MODEL_MODULES = [
     "models.feed_tokens",
     "models.signups",
     "models.alerts",
+    "models.moderation",
 ]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATIONS_APP = "models"

@@ -34,6 +34,7 @@ pytest_plugins = ["tests.rig.web_clients"]  # app, alice, bob, as_alice, as_bob,
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
+    "domain_block",
     "alert_match",
     "saved_search",
     "password_reset",

@@ -22,11 +22,12 @@ from federation.services.notifications import notify_booking
 from federation.services.offers import publish_offer_change
 from models.actors import LocalActor
 from models.bookings import Booking, BookingState
+from models.i18n import N_
 from models.offers import Offer, OfferKind
 
 log = logging.getLogger(__name__)
 
-ASSIGNED_ELSEWHERE = "The job was assigned to someone else"
+ASSIGNED_ELSEWHERE = N_("The job was assigned to someone else")
 
 
 def _place_text(place: Any) -> str:

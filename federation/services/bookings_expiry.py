@@ -16,10 +16,11 @@ from tortoise.transactions import in_transaction
 from federation.context import Federation
 from federation.services.bookings_send import send_reject
 from models.bookings import Booking, BookingState
+from models.i18n import N_
 
 log = logging.getLogger(__name__)
 
-EXPIRED_REASON = "The request expired without an answer"
+EXPIRED_REASON = N_("The request expired without an answer")
 BATCH = 100
 
 

@@ -30,6 +30,7 @@ from federation.actors import fetch_actor
 from federation.collections import remote_pages
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
+from federation.services.alerts import match_offer, matched
 from federation.services.bookings_expiry import expire_bookings
 from federation.services.bookings_offer_end import Ending, end_bookings
 from federation.services.directory import joined_inboxes, relay
@@ -171,7 +172,7 @@ async def create_offer(
         )
         await _send(fed, author, created, "Create")
     log.info("offer created", extra={"offer": created.ap_id, "kind": created.kind.value})
-    return created
+    return await matched(created)
 
 
 async def local_offer(author: LocalActor | None, local_uuid: str) -> Offer:
@@ -242,6 +243,7 @@ async def _save_and_update(fed: Federation, author: LocalActor, offer: Offer) ->
         await offer.save()
         await _refresh_outbox(fed, offer)
         await _send(fed, author, offer, "Update")
+    await match_offer(offer)
     return offer
 
 
@@ -310,8 +312,8 @@ async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | No
         if existing.updated_at > fields["updated_at"]:
             return existing  # an older copy arriving late (an Announce after an Update)
         await Offer.filter(id=existing.id).update(**fields)
-        return await Offer.get(id=existing.id)
-    return await Offer.create(**fields)
+        return await matched(await Offer.get(id=existing.id))
+    return await matched(await Offer.create(**fields))
 
 
 async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:

@@ -23,6 +23,7 @@ from federation.delivery import follower_inboxes, publish
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
 from models.errors import Gone, Malformed
+from models.i18n import N_
 from models.media import Media, MediaPurpose
 from models.offers import Offer, OfferStatus
 
@@ -82,17 +83,17 @@ def check_profile(name: str, summary: str, fields: list[tuple[str, str]]) -> lis
     """The texts, checked (``ProfileRefused`` names the problem); fully empty field rows are
     dropped. Returns the fields to store."""
     if len(name) > MAX_NAME:
-        raise ProfileRefused("name too long", "The display name is too long.")
+        raise ProfileRefused("name too long", N_("The display name is too long."))
     if len(summary) > MAX_BIO:
-        raise ProfileRefused("bio too long", "The bio is too long.")
+        raise ProfileRefused("bio too long", N_("The bio is too long."))
     kept = [(n.strip(), v.strip()) for n, v in fields if n.strip() or v.strip()]
     if len(kept) > MAX_FIELDS:
-        raise ProfileRefused("too many fields", "A profile has at most 4 fields.")
+        raise ProfileRefused("too many fields", N_("A profile has at most 4 fields."))
     for field_name, value in kept:
         if not field_name:
-            raise ProfileRefused("field without a name", "Each profile field needs a name.")
+            raise ProfileRefused("field without a name", N_("Each profile field needs a name."))
         if len(field_name) > MAX_FIELD_NAME or len(value) > MAX_FIELD_VALUE:
-            raise ProfileRefused("field too long", "A profile field is too long.")
+            raise ProfileRefused("field too long", N_("A profile field is too long."))
     if any("\x00" in text for text in (name, summary, *(n + v for n, v in kept))):
         raise ProfileRefused("NUL in a profile", "The profile could not be saved.")
     return [{"name": n, "value": v} for n, v in kept]

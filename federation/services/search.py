@@ -22,7 +22,9 @@ from tortoise.queryset import QuerySet
 from activitypub.offer_errors import CodedRefusal, OfferError
 from activitypub.offer_schedule import departs_between, stored_schedule
 from activitypub.offers import distance_km
+from federation.services.limited import hidden_offers
 from federation.services.places import find_places
+from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
 MAX_LIMIT = 100
@@ -160,8 +162,12 @@ async def resolve_place(name: str) -> tuple[float, float] | None:
     return None
 
 
-async def search_offers(params: SearchParams) -> list[Offer]:
-    query = Offer.all()
+def narrowed(
+    query: QuerySet[Offer], params: SearchParams
+) -> tuple[QuerySet[Offer], list[Callable[[Offer], bool]]]:
+    """``query`` narrowed by every criterion but the area, and the tests the database cannot
+    make (a regular ride's days): the one statement of what a search means, for the search
+    and for saved searches (``alerts.py``)."""
     if not params.include_closed:
         query = query.filter(status__in=VISIBLE)
     if params.kind:
@@ -189,6 +195,15 @@ async def search_offers(params: SearchParams) -> list[Offer]:
             | Q(place_name__icontains=params.text)
             | Q(dest_name__icontains=params.text)
         )
+    return query, keeps
+
+
+async def search_offers(params: SearchParams, viewer: LocalActor | None = None) -> list[Offer]:
+    """Limited domains' offers are left out, but those of authors ``viewer`` follows."""
+    query, keeps = narrowed(Offer.all(), params)
+    hidden = await hidden_offers(viewer)
+    if hidden is not None:
+        query = query.exclude(hidden)
     area = await area_of(params)
     if area is not None:
         query = query.filter(area.box())
@@ -199,6 +214,18 @@ async def search_offers(params: SearchParams) -> list[Offer]:
     return await first_matching(
         ordered, lambda offer: all(keep(offer) for keep in keeps), params.offset, params.limit
     )
+
+
+async def offer_matches(offer: Offer, params: SearchParams) -> bool:
+    """Whether the search ``params`` finds ``offer`` (a saved search meeting a new offer): the
+    tests made in Python first, then the same query as the search, asked of this one row."""
+    query, keeps = narrowed(Offer.filter(id=offer.id), params)
+    area = await area_of(params)
+    if area is not None:
+        keeps.append(area.contains)
+    if not all(keep(offer) for keep in keeps):
+        return False
+    return await query.exists()
 
 
 def in_dates(offer: Offer, date_from: datetime | None, date_to: datetime | None) -> bool:

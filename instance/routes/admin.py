@@ -28,28 +28,29 @@ from models.delivery import Host
 from models.directory import DirectoryEntry, EntryState
 from models.errors import Blocked, CoopubError
 from models.follows import FollowState
+from models.i18n import N_
 
 log = logging.getLogger(__name__)
 
 MEMBERSHIP = {
-    FollowState.PENDING: "pending",
-    FollowState.ACCEPTED: "admitted",
-    FollowState.REJECTED: "rejected",
+    FollowState.PENDING: N_("pending"),
+    FollowState.ACCEPTED: N_("admitted"),
+    FollowState.REJECTED: N_("rejected"),
 }
 
 CHECK_LABELS = {
-    "key_verified": "Its instance actor's key verified the Follow",
-    "instance_actor": "The follower is an instance actor",
-    "nodeinfo": "NodeInfo 2.1 answers",
-    "activitypub": "NodeInfo lists activitypub",
-    "domain_match": "The domains match",
-    "chatonsinfos": "ChatonsInfos files published",
+    "key_verified": N_("Its instance actor's key verified the Follow"),
+    "instance_actor": N_("The follower is an instance actor"),
+    "nodeinfo": N_("NodeInfo 2.1 answers"),
+    "activitypub": N_("NodeInfo lists activitypub"),
+    "domain_match": N_("The domains match"),
+    "chatonsinfos": N_("ChatonsInfos files published"),
 }
 QUEUE_LABELS = {
-    "pending": "Waiting to be sent",
-    "delivered": "Sent",
-    "failed": "Failed (given up)",
-    "skipped": "Skipped (host unreachable)",
+    "pending": N_("Waiting to be sent"),
+    "delivered": N_("Sent"),
+    "failed": N_("Failed (given up)"),
+    "skipped": N_("Skipped (host unreachable)"),
 }
 
 

@@ -59,17 +59,18 @@ from instance.templating import render
 from models.actors import LocalActor
 from models.bookings import Booking
 from models.errors import NotFound
+from models.i18n import N_
 from models.offers import Offer, OfferKind
 
 log = logging.getLogger(__name__)
 
 DONE = {
-    "accept": "You accepted the request.",
-    "decline": "You declined the request.",
-    "cancel": "It is cancelled; the other party is told.",
-    "complete": "Noted; the other party is told.",
-    "progress": "The progress is reported to the other party.",
-    "messages": "Your message was sent.",
+    "accept": N_("You accepted the request."),
+    "decline": N_("You declined the request."),
+    "cancel": N_("It is cancelled; the other party is told."),
+    "complete": N_("Noted; the other party is told."),
+    "progress": N_("The progress is reported to the other party."),
+    "messages": N_("Your message was sent."),
 }
 """The one-time message after each action (a msgid of the catalogue)."""
 ACTION_FIELDS = ("reason", "note", "outcome", "progress", "content", *DETAIL_FIELDS)
@@ -106,7 +107,7 @@ async def _ask_box(
     box: dict[str, Any] = {
         "offer": offer.ap_id,
         "kind": kind,
-        "button": ASK_BUTTONS.get((kind, offer.purpose.value), "Ask for it"),
+        "button": ASK_BUTTONS.get((kind, offer.purpose.value), N_("Ask for it")),
         "quantity_label": QUANTITY_LABELS.get(kind),
         "quantity_max": offer.quantity_available if kind == "ride" else offer.quantity_total,
         "days": stay_days(offer),

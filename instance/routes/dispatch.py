@@ -34,21 +34,22 @@ from instance.routes.settings import flash, member_or_none
 from instance.routes.web import form_page, gettext, page, safe_next, see_other, to_login
 from models.bookings import BookingState
 from models.errors import NotFound
+from models.i18n import N_
 
 BOARD_STATUS_LABELS = {
-    BoardStatus.OPEN: "Open",
-    BoardStatus.CLAIMED: "Claimed",
-    BoardStatus.ASSIGNED: "Assigned",
-    BoardStatus.PICKED_UP: "Picked up",
-    BoardStatus.DELIVERED: "Delivered",
-    BoardStatus.FAILED: "Failed",
+    BoardStatus.OPEN: N_("Open"),
+    BoardStatus.CLAIMED: N_("Claimed"),
+    BoardStatus.ASSIGNED: N_("Assigned"),
+    BoardStatus.PICKED_UP: N_("Picked up"),
+    BoardStatus.DELIVERED: N_("Delivered"),
+    BoardStatus.FAILED: N_("Failed"),
 }
 CLAIM_LABELS = {
-    BookingState.REQUESTED: "Claim waiting",
-    BookingState.ACCEPTED: "Assigned to this courier",
-    BookingState.DONE: "Delivered by this courier",
-    BookingState.NOT_HAPPENED: "Failed with this courier",
-    BookingState.DECLINED: "Claim declined",
+    BookingState.REQUESTED: N_("Claim waiting"),
+    BookingState.ACCEPTED: N_("Assigned to this courier"),
+    BookingState.DONE: N_("Delivered by this courier"),
+    BookingState.NOT_HAPPENED: N_("Failed with this courier"),
+    BookingState.DECLINED: N_("Claim declined"),
 }
 """English msgids (instance/locale/fr.po), by value, for the template."""
 

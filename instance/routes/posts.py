@@ -21,6 +21,7 @@ from federation.services import feed, post_access, posting
 from federation.services.post_access import OPEN
 from federation.services.replies import counts_of, replies_of
 from instance import sessions
+from instance.alerts_view import home_alerts
 from instance.config import MediaSettings
 from instance.errors import error_response, status_for
 from instance.forms.messages import translate_message
@@ -305,6 +306,8 @@ async def home_feed(request: Request) -> Response:
         "older": older,
         "first_page": request.query_params.get("before") is None,
     }
+    if context["first_page"]:
+        context.update(await home_alerts(fed, member, gettext(request)))
     return form_page(request, "feed.html", context)
 
 

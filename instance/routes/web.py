@@ -365,7 +365,7 @@ async def search_page(request: Request) -> Response:
     next_page = None
     try:
         params = parse_search(query)
-        found = await search_offers(params)
+        found = await search_offers(params, await sessions.current_member(request))
     except InvalidSearch as exc:
         error = search_refusal(exc.problem, gettext(request))
     else:
