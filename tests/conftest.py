@@ -9,7 +9,7 @@ In CI (``CI=true``) a skipped test fails the run unless tests/skips.py lists it 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -18,13 +18,16 @@ import pytest
 from tortoise import connections
 
 from federation.context import Federation, SiteInfo
+from federation.services import accounts
 from federation.services.accounts import create_actor, ensure_instance_actor
 from federation.services.handlers import inbox_handlers
 from federation.settings import FederationSettings
+from instance import passwords
 from instance.app import create_app
 from instance.config import parse_config
 from models.actors import ActorKind, LocalActor
 from models.db import close_db, open_db
+from tests.rig import fast_crypto
 from tests.rig.database import drop_created, fresh_database_url
 from tests.rig.remote import RemoteServer
 from tests.skips import ALLOWED, in_ci
@@ -110,6 +113,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for nodeid, reason in unexpected:
         terminalreporter.line(f"{nodeid}: {reason}", red=True)
     terminalreporter.line(f"FAILED: {len(unexpected)} unexpected skip(s) in CI", red=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_crypto() -> Iterator[None]:
+    """RSA pairs from a pool and cheap Argon2 parameters in process (tests/rig/fast_crypto)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "generate_rsa_keypair", fast_crypto.pooled_keypairs())
+        patch.setattr(passwords, "_hasher", fast_crypto.TEST_HASHER)
+        yield
 
 
 @pytest.fixture(scope="session")
