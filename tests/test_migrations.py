@@ -41,19 +41,26 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-async def test_migrations_apply_on_a_fresh_database() -> None:
-    url = await fresh_database_url("migrations")
+async def run_script(script: str, *args: str) -> bytes:
+    """Run ``script`` in a Python of its own (Tortoise's state stays out of this session); its
+    standard output, once it exited 0."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        SCRIPT,
-        url,
+        script,
+        *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
+    return out
+
+
+async def test_migrations_apply_on_a_fresh_database() -> None:
+    url = await fresh_database_url("migrations")
+    out = await run_script(SCRIPT, url)
     missing, applied = out.decode().split(" ", 1)
     assert applied.strip() == str(MIGRATIONS)
     # every Meta.indexes entry exists (queues, follows, key lookups): none silently dropped
@@ -97,18 +104,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 async def test_upgrading_keeps_stored_rows() -> None:
     """Every later migration runs over a database that already holds actors and follows."""
     url = await fresh_database_url("upgrade")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        UPGRADE_SCRIPT,
-        url,
-        MIGRATIONS[0],
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    out = await run_script(UPGRADE_SCRIPT, url, MIGRATIONS[0])
     assert out.decode().split() == ["1", "1"]
 
 
@@ -150,15 +146,5 @@ asyncio.run(main(sys.argv[1]))
 async def test_0011_gives_earlier_notifications_their_event() -> None:
     """The event, until then only inside ``dedupe_key``, fills the new column."""
     url = await fresh_database_url("events")
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        EVENTS_SCRIPT,
-        url,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
+    out = await run_script(EVENTS_SCRIPT, url)
     assert out.decode().split() == ["booking=accepted", "follow=request", "like=-"]
