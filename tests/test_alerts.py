@@ -134,14 +134,22 @@ async def test_a_saved_search_shows_a_remote_offer_at_home_and_in_the_feed(
 ) -> None:
     async with browser(app, "alice") as web, browser(app, None) as reader:
         # the search page offers to save what it shows, the place as typed
-        query = {"kind": "ride", "place": "Lyon", "radius_km": "30", "q": "Grenoble"}
+        query = {"kind": "ride", "purpose": "offer", "place": "Lyon", "radius_km": "30"}
+        query["q"] = "Grenoble"
         page = await web.get("/search", params=query)
         assert page.status_code == 200 and 'id="save-search-form"' in page.text
+        hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+        assert hidden.items() >= query.items()  # the form carries every criterion shown
         form = {"csrf_token": csrf_of(page.text), **query, "name": "Vers Grenoble"}
         r = await web.post("/searches", data=form)
         assert r.status_code == 303 and r.headers["location"] == "/searches"
         [saved] = await SavedSearch.filter(member_id=alice.id)
-        assert (saved.kind, saved.place, saved.radius_km) == ("ride", "Lyon", 30.0)
+        assert (saved.kind, saved.purpose, saved.place, saved.radius_km) == (
+            "ride",
+            "offer",
+            "Lyon",
+            30.0,
+        )
         assert saved.latitude == pytest.approx(45.76, abs=0.1)
         listing = await web.get("/searches")
         assert "Vers Grenoble" in listing.text and "Lyon" in listing.text

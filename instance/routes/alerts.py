@@ -19,29 +19,42 @@ from federation.services import alerts as service
 from federation.services.search import parse_search
 from instance import sessions
 from instance.alerts_view import search_view
-from instance.feed_tokens import feed_token, new_feed_token, revoke_feed_token
+from instance.routes.feed_urls import SecretFeed, feed_state, make_feed_url, revoke_feed_url
 from instance.routes.settings import flash, member_or_none
 from instance.routes.web import form_page, gettext, page, see_other, to_login
 from models.actors import LocalActor
 from models.feed_tokens import FeedPurpose
+from models.i18n import N_
 
 log = logging.getLogger(__name__)
 
-CRITERIA = ("kind", "q", "place", "lat", "lon", "radius_km", "from", "to", "min_quantity")
-"""The search page's parameters a saved search keeps (``purpose`` has no column yet)."""
+CRITERIA = (
+    "kind",
+    "purpose",
+    "q",
+    "place",
+    "lat",
+    "lon",
+    "radius_km",
+    "from",
+    "to",
+    "min_quantity",
+)
+"""The search page's parameters a saved search keeps."""
+ALERTS_FEED = SecretFeed(
+    FeedPurpose.ALERTS,
+    feed_route="alerts_feed",
+    settings_route="searches",
+    revoked=N_("The alerts feed URL was revoked: it no longer works."),
+    missing=N_("You have no alerts feed URL."),
+)
 
 
 async def _searches_page(
     request: Request, member: LocalActor, new_url: str | None = None
 ) -> Response:
     _ = gettext(request)
-    token = await feed_token(member, FeedPurpose.ALERTS)
-    feed = {
-        "active": token is not None,
-        "created": token.created_at.isoformat() if token else None,
-        "last_used": token.last_used_at.isoformat() if token and token.last_used_at else None,
-        "new_url": new_url,
-    }
+    feed = await feed_state(member, FeedPurpose.ALERTS, new_url)
     context: dict[str, Any] = {
         "searches": [search_view(s, _) for s in await service.saved_searches(member)],
         "max_searches": service.MAX_SEARCHES,
@@ -87,27 +100,9 @@ async def delete_search(request: Request) -> Response:
 
 @page
 async def new_alerts_feed(request: Request) -> Response:
-    """A new secret URL, replacing the previous one: shown on this answer only."""
-    await sessions.checked_form(request)
-    member = await member_or_none(request)
-    if member is None:
-        return to_login(request)
-    token = await new_feed_token(member, FeedPurpose.ALERTS)
-    log.info("alerts URL made", extra={"member": member.username})
-    url = request.app.state.fed.urls.url("alerts_feed", token=token)
-    return await _searches_page(request, member, new_url=url)
+    return await make_feed_url(request, ALERTS_FEED, _searches_page)
 
 
 @page
 async def revoke_alerts_feed(request: Request) -> Response:
-    await sessions.checked_form(request)
-    member = await member_or_none(request)
-    if member is None:
-        return to_login(request)
-    _ = gettext(request)
-    if await revoke_feed_token(member, FeedPurpose.ALERTS):
-        log.info("alerts URL revoked", extra={"member": member.username})
-        flash(request, _("The alerts feed URL was revoked: it no longer works."))
-    else:
-        flash(request, _("You have no alerts feed URL."), "error")
-    return see_other(path_for("searches"))
+    return await revoke_feed_url(request, ALERTS_FEED)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from tortoise.expressions import Q
 
-from activitypub.urls import is_uuid, path_for
+from activitypub.urls import is_uuid
 from federation.context import Federation
 from federation.services import bookings as booking_service
 from federation.services import offers as offer_service
@@ -26,20 +26,17 @@ from instance import sessions
 from instance.booking_view import booking_to_api, offers_of
 from instance.calendars import CONTENT_TYPE, booking_facts, calendar_bytes, offer_facts
 from instance.errors import error_response
-from instance.feed_tokens import (
-    feed_token,
-    member_for_feed,
-    new_feed_token,
-    revoke_feed_token,
-)
+from instance.feed_tokens import member_for_feed
 from instance.i18n import SUPPORTED, negotiate, translations
-from instance.routes.settings import flash, member_or_none
-from instance.routes.web import NO_STORE, form_page, gettext, page, see_other, to_login
+from instance.routes.feed_urls import SecretFeed, feed_state, make_feed_url, revoke_feed_url
+from instance.routes.settings import member_or_none
+from instance.routes.web import NO_STORE, form_page, gettext, page, to_login
 from models.activities import Activity
 from models.actors import LocalActor
 from models.bookings import Booking, BookingState
 from models.errors import NotFound
 from models.feed_tokens import FeedPurpose
+from models.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +145,15 @@ async def calendar_feed(request: Request) -> Response:
 # --- the settings ------------------------------------------------------------------------------
 
 
+CALENDAR_FEED = SecretFeed(
+    FeedPurpose.CALENDAR,
+    feed_route="calendar_feed",
+    settings_route="calendar_settings",
+    revoked=N_("The calendar URL was revoked: it no longer works."),
+    missing=N_("You have no calendar URL."),
+)
+
+
 def _webcal(url: str | None) -> str | None:
     """The ``webcal://`` link that opens the calendar program to subscribe (https only: the
     program fetches it over https)."""
@@ -159,14 +165,8 @@ def _webcal(url: str | None) -> str | None:
 async def _calendar_page(
     request: Request, member: LocalActor, new_url: str | None = None
 ) -> Response:
-    token = await feed_token(member, FeedPurpose.CALENDAR)
-    calendar = {
-        "active": token is not None,
-        "created": token.created_at.isoformat() if token else None,
-        "last_used": token.last_used_at.isoformat() if token and token.last_used_at else None,
-        "new_url": new_url,
-        "webcal": _webcal(new_url),
-    }
+    calendar = await feed_state(member, FeedPurpose.CALENDAR, new_url)
+    calendar["webcal"] = _webcal(new_url)
     return form_page(request, "calendar_settings.html", {"calendar": calendar})
 
 
@@ -180,28 +180,9 @@ async def calendar_settings(request: Request) -> Response:
 
 @page
 async def new_calendar_feed(request: Request) -> Response:
-    """A new secret URL, replacing the previous one: shown on this answer only (a redirect
-    would carry it in the readable session cookie)."""
-    await sessions.checked_form(request)
-    member = await member_or_none(request)
-    if member is None:
-        return to_login(request)
-    token = await new_feed_token(member, FeedPurpose.CALENDAR)
-    log.info("calendar URL made", extra={"member": member.username})
-    url = request.app.state.fed.urls.url("calendar_feed", token=token)
-    return await _calendar_page(request, member, new_url=url)
+    return await make_feed_url(request, CALENDAR_FEED, _calendar_page)
 
 
 @page
 async def revoke_calendar_feed(request: Request) -> Response:
-    await sessions.checked_form(request)
-    member = await member_or_none(request)
-    if member is None:
-        return to_login(request)
-    _ = gettext(request)
-    if await revoke_feed_token(member, FeedPurpose.CALENDAR):
-        log.info("calendar URL revoked", extra={"member": member.username})
-        flash(request, _("The calendar URL was revoked: it no longer works."))
-    else:
-        flash(request, _("You have no calendar URL."), "error")
-    return see_other(path_for("calendar_settings"))
+    return await revoke_feed_url(request, CALENDAR_FEED)
