@@ -12,7 +12,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.rig.instances import Instance
-from tests.test_browser import chromium, require_chromium, shot, shots, watch_policy
+from tests.test_browser import REFUSED, chromium, require_chromium, shot, shots, watch_policy
+from tests.test_browser_bookings import member_page
 from tests.test_web import PASSWORD
 
 __all__ = ["shots"]  # the fixture, from the browser tests
@@ -49,14 +50,8 @@ async def test_sign_up_with_an_invitation_made_on_the_admin_page(
 ) -> None:
     base = instance.base_url
     async with chromium() as browser:
-        admin = await browser.new_context(locale="en-GB", viewport={"width": 1000, "height": 800})
-        admin.set_default_timeout(10_000)
-        page = await admin.new_page()
-        blocked = watch_policy(page)
-        await page.goto(f"{base}/login")
-        await page.fill("#username", "ada")
-        await page.fill("#password", PASSWORD)
-        await page.click("main button[type=submit]")
+        page = await member_page(browser, instance, "ada")  # the admin
+        blocked = REFUSED[page]
         await page.goto(f"{base}/admin")
         await page.click("#join-admin-link")
         await expect(page).to_have_url(f"{base}/admin/join")
@@ -98,14 +93,8 @@ async def test_sign_up_with_an_invitation_made_on_the_admin_page(
 async def test_password_reset_through_a_link_from_an_admin(instance: Instance, shots: Path) -> None:
     base = instance.base_url
     async with chromium() as browser:
-        admin = await browser.new_context(locale="en-GB", viewport={"width": 1000, "height": 800})
-        admin.set_default_timeout(10_000)
-        page = await admin.new_page()
-        blocked = watch_policy(page)
-        await page.goto(f"{base}/login")
-        await page.fill("#username", "ada")
-        await page.fill("#password", PASSWORD)
-        await page.click("main button[type=submit]")
+        page = await member_page(browser, instance, "ada")  # the admin
+        blocked = REFUSED[page]
         await page.goto(f"{base}/admin/join")
         await page.select_option("#reset-username", "alice")
         await page.click("#reset-form button[type=submit]")

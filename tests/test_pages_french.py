@@ -9,7 +9,6 @@ received offer and a directory entry, so that their lists and labels are filled 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import httpx
@@ -28,10 +27,10 @@ from instance.templating import env
 from models.actors import ActorKind, LocalActor
 from models.bookings import Booking
 from models.directory import DirectoryEntry, EntryState
-from models.offers import Offer, OfferKind
+from models.offers import Offer
 from tests import offer_samples as samples
 from tests.catalogue import entries
-from tests.test_web import HTML, PASSWORD, csrf_of
+from tests.test_web import HTML, PASSWORD, csrf_of, received_request
 
 SHOWN_ATTRIBUTES = ("aria-label", "placeholder", "title", "alt")
 SEPARATORS = re.compile(r"\s*(?:[·:→×|()/]|\s[-–]\s|\.\s|\?\s)\s*")
@@ -133,25 +132,7 @@ async def french(
     bob = await create_actor(ActorKind.MEMBER, "bob", name="Bob", coop=await member.coop)
     for offer in offers[:2]:  # a request on the ride, a claim on the job: alice answers them
         await request_booking(fed, bob, offer, BookingAsk(quantity=1, message="Bonjour"))
-    now = datetime.now(UTC)
-    await Offer.create(
-        ap_id="https://other.example/offers/1",
-        author_uri="https://other.example/u/zoe",
-        author_name="Zoé",
-        instance_domain="other.example",
-        kind=OfferKind.RIDE,
-        purpose="request",
-        title="Cherche trajet Villeurbanne → Chambéry",
-        place_name="Villeurbanne",
-        latitude=45.7719,
-        longitude=4.8902,
-        starts_at=now + timedelta(days=6),
-        quantity_total=1,
-        quantity_available=1,
-        published_at=now,
-        updated_at=now,
-        expires_at=now + timedelta(days=7),
-    )
+    received = await received_request()
     fed.directory = DirectorySettings(enabled=True, admission="open")
     await ensure_directory_actor("Dir", "")
     await DirectoryEntry.create(
@@ -163,7 +144,7 @@ async def french(
         kinds=["ride", "stay"],
         open_registrations=True,
         chatons_member=True,
-        last_seen_at=now,
+        last_seen_at=received.published_at,
         unreachable=True,
     )
     client.headers.update({**HTML, "Accept-Language": "fr"})

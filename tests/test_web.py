@@ -490,11 +490,10 @@ async def test_unknown_kind(web: httpx.AsyncClient) -> None:
 # --- search and my offers -----------------------------------------------------------------------
 
 
-async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Federation) -> None:
-    for build in FORMS.values():
-        assert (await post_form(web, "/offers/new", build())).status_code == 303
+async def received_request() -> Offer:
+    """Zoé's request for a ride, received from another instance (search pages list it)."""
     now = datetime.now(UTC)
-    await Offer.create(  # received from another instance
+    return await Offer.create(
         ap_id="https://other.example/offers/1",
         author_uri="https://other.example/u/zoe",
         author_name="Zoé",
@@ -512,6 +511,12 @@ async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Feder
         updated_at=now,
         expires_at=now + timedelta(days=7),
     )
+
+
+async def test_search_page(web: httpx.AsyncClient, alice: LocalActor, fed: Federation) -> None:
+    for build in FORMS.values():
+        assert (await post_form(web, "/offers/new", build())).status_code == 303
+    await received_request()
     r = await web.get("/search")
     assert r.status_code == 200 and r.text.count('class="result"') == 4
     # by place name (known from offers), within 25 km
