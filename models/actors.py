@@ -48,6 +48,17 @@ class LocalActor(Model):
     """``[{"name", "value"}]``: website, area served…, sent as ``PropertyValue`` attachments."""
     avatar_uuid = fields.CharField(max_length=36, null=True)  # a models.media.Media
     header_uuid = fields.CharField(max_length=36, null=True)
+    silenced_at = fields.DatetimeField(null=True)
+    """Set by a moderator: its offers and posts stay out of search, tags and others' feeds
+    unless followed (Mastodon's "limit"); it can still log in and publish."""
+    suspended_at = fields.DatetimeField(null=True)
+    """Set by a moderator: cannot log in, its actor and offers are hidden; reversible (the
+    row, keys and follows are kept, unlike ``deleted_at``)."""
+    also_known_as: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    """Its other accounts (``alsoKnownAs``): an account moving here names the old one so that
+    the old one's ``Move`` is believed."""
+    moved_to = fields.CharField(max_length=500, null=True)
+    """The account it moved to (``movedTo``); set when the member sends ``Move``."""
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -81,6 +92,11 @@ class RemoteActor(Model):
     locked = fields.BooleanField(default=False)
     document: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     fetched_at = fields.DatetimeField()
+    silenced_at = fields.DatetimeField(null=True)
+    """Set by a moderator here: as a limited domain, for this one account."""
+    suspended_at = fields.DatetimeField(null=True)
+    """Set by a moderator here: its activities are refused and its content purged; the row
+    stays (a refetch must not forget the suspension)."""
 
     class Meta:
         table = "remote_actor"

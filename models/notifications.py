@@ -19,6 +19,8 @@ class NotificationKind(StrEnum):
     LIKE = "like"
     BOOST = "boost"
     BOOKING = "booking"
+    MODERATION = "moderation"  # a moderator acted on the member's account or offer
+    MOVE = "move"  # a followed account moved; the follow went to its new account
 
 
 class Notification(Model):
@@ -27,7 +29,15 @@ class Notification(Model):
         "models.LocalActor", related_name="notifications", on_delete=fields.CASCADE
     )
     recipient_id: int
-    kind = fields.CharEnumField(NotificationKind, max_length=16)
+    kind = fields.CharEnumField(
+        NotificationKind,
+        max_length=16,
+        # Pinned to migration 0009's text: a new kind changes no column, and the AlterField
+        # that makemigrations would write for a new description rebuilds the table on SQLite
+        # and drops its indexes.
+        description="REPLY: reply\nMENTION: mention\nFOLLOW: follow\nLIKE: like\nBOOST: boost\n"
+        "BOOKING: booking",
+    )
     actor_uri = fields.CharField(max_length=500)  # who did it
     actor_name = fields.CharField(max_length=300, default="")
     object_uri = fields.CharField(max_length=500, default="")  # what it concerns (offer, post)

@@ -37,6 +37,8 @@ pytest_plugins = ["tests.rig.web_clients"]  # app, alice, bob, as_alice, as_bob,
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # captured payloads, see its README
 TEST_DOMAIN = "coop.test"
 TABLES = (
+    "moderation_action",
+    "report",
     "domain_block",
     "alert_match",
     "saved_search",
