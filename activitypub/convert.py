@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from activitypub.apobject import APObject, first_id, types_of
 from activitypub.media import image_to_as
+from activitypub.moves import with_move_fields
 from activitypub.profile import bio_html, property_values
 from activitypub.urls import Urls, host_of
 from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT, iso
@@ -65,11 +66,16 @@ def actor_to_as(
         "published": iso(actor.created_at),
         "attachment": property_values(actor.profile_fields),
     }
+    if actor.suspended_at is not None:
+        # As Mastodon's ActorSerializer: still served (keys, inbox), the profile withheld.
+        doc.update(name=actor.username, summary="", attachment=[], suspended=True)
+        doc["@context"] = [*ACTOR_CONTEXT, {"suspended": "toot:suspended"}]
+        return doc
     if icon is not None:
         doc["icon"] = image_to_as(urls, icon)
     if header is not None:
         doc["image"] = image_to_as(urls, header)
-    return doc
+    return with_move_fields(doc, actor.also_known_as, actor.moved_to)
 
 
 def actor_tombstone(actor: LocalActor, urls: Urls) -> dict[str, Any]:

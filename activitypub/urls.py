@@ -66,6 +66,7 @@ PATHS: dict[str, str] = {
     "new_token": "/settings/tokens",
     "revoke_token": "/settings/tokens/{id:int}/revoke",
     "calendar_settings": "/settings/calendar",  # the member's secret calendar URL
+    "export_archive": "/settings/export",  # POST: the member's data, a ZIP download
     "new_calendar_feed": "/settings/calendar/new",  # POST: make one (replacing the old)
     "revoke_calendar_feed": "/settings/calendar/revoke",  # POST
     "calendar_feed": "/calendar/{token:str}.ics",  # a member's confirmed bookings, no session
@@ -86,6 +87,14 @@ PATHS: dict[str, str] = {
     "admin_blocks_import": "/admin/blocks/import",  # POST: a Mastodon CSV file
     "admin_blocks_export": "/admin/blocks/export.csv",
     "about_blocks": "/about/blocks",  # the public list, if [moderation] public_blocklist
+    "admin_accounts": "/admin/accounts",  # ?q=@name@host: find one; silenced, suspended, the log
+    "admin_account": "/admin/accounts/account",  # GET ?uri=<actor id>: one account's page
+    "admin_account_action": "/admin/accounts/action",  # POST uri, action, reason
+    "admin_remove_offer": "/admin/offers/remove",  # POST offer (its id), reason
+    "admin_remove_post": "/admin/posts/remove",  # POST post (its id), reason
+    "report": "/report",  # GET ?offer=|post=|account=<id>: the form; POST: the report
+    "admin_reports": "/admin/reports",  # ?state=open|resolved|dismissed
+    "admin_report": "/admin/reports/{id:int}",  # GET: one report; POST: close it
     # joining (issue 12): sign-up, invitations, coop membership, passwords
     "signup": "/signup",  # GET ?invite=CODE: the form; POST: sign up or ask to
     "invitation": "/invite/{token:str}",  # an invitation link: the sign-up form with its code
@@ -94,6 +103,12 @@ PATHS: dict[str, str] = {
     "forgot_password": "/password/forgot",
     "reset_password": "/password/reset/{token:str}",
     "join_coop": "/settings/coop",  # a member without a coop asks to join one
+    "move_settings": "/settings/move",  # aliases and moving the account elsewhere
+    "add_alias": "/settings/move/aliases",  # POST
+    "remove_alias": "/settings/move/aliases/remove",  # POST
+    "move_account": "/settings/move/account",  # POST: the Move, to the followers
+    "cancel_move": "/settings/move/cancel",  # POST: move back
+    "delete_account": "/settings/delete",  # GET: what happens, the form; POST: for good
     "join_admin": "/admin/join",  # invitations, sign-ups, membership requests, reset links
     "new_invitation": "/admin/join/invitations",
     "revoke_invitation": "/admin/join/invitations/{id:int}/revoke",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from tortoise.expressions import Q
 
 from activitypub.urls import host_of
+from models.actors import RemoteActor
 from models.errors import Blocked, Malformed
 from models.moderation import BlockSeverity, DomainBlock
 
@@ -37,6 +38,13 @@ class DomainSuspended(Blocked):
     or not sent at all (deliveries, fetches)."""
 
     public_message = "This server does not federate with that domain"
+
+
+class ActorSuspended(Blocked):
+    """A request from or to one remote account the moderators suspended (its domain may be
+    fine): refused with 403 at the inbox, nothing delivered to it."""
+
+    public_message = "This server does not federate with that account"
 
 
 @dataclass
@@ -152,6 +160,23 @@ async def refuse_outgoing(url: str) -> None:
             _rules.logged.add(authority)
             log.warning("request to a suspended domain refused", extra={"host": authority})
         raise
+
+
+async def check_actor(uri: str | None) -> None:
+    """``ActorSuspended`` when ``uri`` is a remote account suspended here. Read from the
+    database each time (one lookup on a unique column): a suspension made by another process
+    applies at once."""
+    if uri and await RemoteActor.exists(ap_id=uri, suspended_at__isnull=False):
+        raise ActorSuspended(f"actor suspended: {uri}")
+
+
+async def suspended_inboxes(inboxes: Iterable[str]) -> set[str]:
+    """Which of these inboxes are the own inbox of a suspended remote account."""
+    wanted = set(inboxes)
+    if not wanted:
+        return set()
+    found = await RemoteActor.filter(suspended_at__isnull=False).values_list("inbox", flat=True)
+    return wanted & {str(i) for i in found}
 
 
 async def suspended_among(authorities: Iterable[str]) -> set[str]:

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from activitypub.activities import language_first
 from activitypub.apobject import APObject
 from activitypub.urls import host_of
-from federation.blocks import suspended_among
+from federation.blocks import suspended_among, suspended_inboxes
 from federation.context import Federation
 from federation.outcome import Outcome, is_retryable, next_attempt, outcome_of, parse_retry_after
 from federation.queue import claimed, count_by_state
@@ -47,11 +47,14 @@ async def publish(
     fed: Federation, actor: LocalActor, payload: dict[str, Any], inboxes: Iterable[str]
 ) -> Activity:
     """Store the activity and one delivery row per distinct remote inbox, in one transaction;
-    nothing is queued for a suspended domain."""
+    nothing is queued for a suspended domain or account."""
     targets = sorted({i for i in inboxes if i and not fed.urls.is_local(i)})
     suspended = await suspended_among({host_of(i) for i in targets})
     if suspended:
         targets = [i for i in targets if host_of(i) not in suspended]
+    barred = await suspended_inboxes(targets)  # a suspended account's own inbox
+    if barred:
+        targets = [i for i in targets if i not in barred]
     now = _now()
     act = APObject(payload)
     if act.id is None or not act.type:

@@ -88,7 +88,8 @@ class FederationHttp:
         try:
             parts = urlsplit(url)
             usable = parts.scheme in ("https", "http") and bool(parts.hostname)
-        except ValueError:  # "http://[": an unclosed IPv6 bracket, from a remote document
+            parts.port  # noqa: B018 - raises on a port that is not a number ("b:abc")
+        except ValueError:  # "http://[": an unclosed IPv6 bracket; a port that is no number
             usable = False
         if not usable:
             raise Malformed(f"not an http(s) URL: {url[:200]!r}", "Invalid URL")

@@ -18,7 +18,7 @@ from activitypub.apobject import APObject, oversized_ids
 from activitypub.json_body import load_json
 from activitypub.urls import host_of
 from federation.actors import actor_for_key
-from federation.blocks import check_uri, is_suspended
+from federation.blocks import ActorSuspended, check_actor, check_uri, is_suspended
 from federation.context import Federation, Handler
 from federation.delivery import host_answered
 from federation.outcome import Outcome, next_attempt, outcome_of
@@ -75,7 +75,8 @@ async def verify_request(
     fed: Federation, method: str, target_uri: str, headers: Mapping[str, str], body: bytes | None
 ) -> RemoteActor:
     """The remote actor who signed this request; refetches its key once if the check fails.
-    A key on a suspended domain is refused (``DomainSuspended``, 403) before any fetch."""
+    A key on a suspended domain is refused (``DomainSuspended``, 403) before any fetch, a
+    suspended account's signature (``ActorSuspended``, 403) once known."""
     parsed = parse_signature(method, target_uri, headers)
     await check_uri(parsed.key_id)
     try:
@@ -92,6 +93,8 @@ async def verify_request(
         except CoopubError as exc:
             raise first from exc
         _check_signature(parsed, signer, headers, body, fed)
+    if signer.suspended_at is not None:  # a signed GET by a suspended account
+        raise ActorSuspended(f"actor suspended: {signer.ap_id}")
     return signer
 
 
@@ -100,6 +103,7 @@ async def verify_incoming(
 ) -> Incoming:
     activity = parse_activity(body)
     await check_uri(activity.actor_id)  # a suspended domain: 403 before any key fetch
+    await check_actor(activity.actor_id)  # a suspended account: the same
     try:
         signer = await verify_request(fed, method, target_uri, headers, body)
     except SignatureInvalid:
@@ -167,6 +171,9 @@ async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
     signer = await RemoteActor.get_or_none(ap_id=item.actor_uri)
     if signer is None:
         return InboxState.IGNORED  # deleted meanwhile
+    if signer.suspended_at is not None:
+        log.info("activity of a suspended account", extra={"activity": item.activity_id})
+        return InboxState.IGNORED  # received before the suspension
     await handler(fed, act, signer)
     return InboxState.DONE
 

@@ -46,6 +46,8 @@ async def member_for_request(request: Request) -> LocalActor:
         raise Unauthorized("unknown token")
     if record.member.disabled or record.member.deleted_at is not None:
         raise Unauthorized(f"token of disabled member {record.member.username}")
+    if record.member.suspended_at is not None:
+        raise Unauthorized(f"token of suspended member {record.member.username}")
     await ApiToken.filter(id=record.id).update(last_used_at=datetime.now(UTC))
     return record.member
 

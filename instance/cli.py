@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from instance import __version__
+from instance.cli_account_args import account_commands
 from instance.cli_domain_args import domain_commands
+from instance.cli_move_args import move_commands
 from instance.logs import setup_logging
 
 EXIT_OK = 0
@@ -236,6 +238,18 @@ def _member_commands(sub: Any) -> None:
     delete.add_argument("name", help="the member's username")
     _yes(delete)
     _command(delete, "cli_admin", "cmd_delete", kind="member")
+    export = member.add_parser(
+        "export", help="write a ZIP of everything the instance holds about a member"
+    )
+    export.add_argument("name", help="the member's username")
+    export.add_argument(
+        "--output", help="the file to write (default: coopub-NAME-DATE.zip here); never replaced"
+    )
+    export.add_argument(
+        "--lang", choices=("fr", "en"), default="en", help="the summary's language (en)"
+    )
+    _command(export, "cli_export", "cmd_member_export")
+    move_commands(member)
 
 
 def _token_commands(sub: Any) -> None:
@@ -315,6 +329,19 @@ def _federation_commands(sub: Any) -> None:
     _command(queue, "cli_federation", "cmd_queue")
 
 
+def _report_commands(sub: Any) -> None:
+    report = sub.add_parser("report", help="reports from members and other servers")
+    actions = _subcommands(report, "sub", "what to do")
+    listing = actions.add_parser("list", help="the reports, newest first, one a line")
+    listing.add_argument(
+        "--state", choices=("open", "resolved", "dismissed"), default="open", help="(open)"
+    )
+    _command(listing, "cli_reports", "cmd_report_list")
+    show = actions.add_parser("show", help="one report: who, about whom and what, the comment")
+    show.add_argument("id", type=int, help="the report's number")
+    _command(show, "cli_reports", "cmd_report_show")
+
+
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="coopub", description="A Fediverse server for cooperatives", epilog=EXIT_CODES)
     p.add_argument("--version", action="version", version=f"coopub {__version__}")
@@ -332,6 +359,8 @@ def parser() -> argparse.ArgumentParser:
     _token_commands(sub)
     _federation_commands(sub)
     domain_commands(sub)
+    _report_commands(sub)
+    account_commands(sub)
     return p
 
 

@@ -31,6 +31,7 @@ WHAT: dict[tuple[str, str], str] = {
     ("mention", ""): N_("mentioned you"),
     ("follow", ""): N_("followed you"),
     ("follow", "request"): N_("asked to follow you"),
+    ("move", ""): N_("moved to a new account, which you now follow"),
     ("like", "offer"): N_("favourited your offer"),
     ("like", "post"): N_("favourited your post"),
     ("boost", "offer"): N_("boosted your offer"),
@@ -40,6 +41,12 @@ WHAT: dict[tuple[str, str], str] = {
     ("booking", "declined"): N_("declined your request"),
     ("booking", "cancelled"): N_("cancelled the booking"),
     ("booking", "message"): N_("wrote to you about a booking"),
+    ("moderation", "silence"): N_("limited your account: only your followers see your offers"),
+    ("moderation", "unsilence"): N_("lifted the limit on your account"),
+    ("moderation", "unsuspend"): N_("lifted the suspension of your account"),
+    ("moderation", "remove_offer"): N_("removed your offer"),
+    ("moderation", "remove_post"): N_("removed your post"),
+    ("moderation", "report"): N_("reported an account: see the report"),
 }
 """(kind, event or what it concerns) → what happened, after the actor's name."""
 

@@ -201,7 +201,8 @@ def password_stamp(member: LocalActor) -> str:
 
 
 def may_log_in(member: LocalActor) -> bool:
-    return not member.disabled and member.deleted_at is None
+    """Not disabled, deleted, nor suspended by a moderator (a session open then ends)."""
+    return not member.disabled and member.deleted_at is None and member.suspended_at is None
 
 
 @cache

@@ -168,6 +168,9 @@ async def fill(instance: Instance) -> Data:
         searches = path_for("searches")
         await submit(client, searches, searches, {"place": "Lyon", "kind": "ride", "name": "Lyon"})
         await submit(client, searches, path_for("new_alerts_feed"), {})
+        report = {"post": post_url, "comment": "Hors sujet"}  # /admin/reports/1 shows it
+        form = path_for("report", query={"post": post_url})
+        await submit(client, form, path_for("report"), report)
     data.extra = [
         f"/reply?to={post_url}",
         f"/bookings/new?offer={stay['ap_id']}",

@@ -5,6 +5,7 @@ The secret URL never reaches A's log."""
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -109,4 +110,8 @@ async def test_a_saved_search_brings_a_remote_offer_home(rig: Rig, shots: Path) 
     titles = [e.findtext(f"{ATOM}title") for e in root.iter(f"{ATOM}entry")]
     assert titles == [ride["title"]]
     secret = feed_url.removeprefix(f"{a.base_url}/alerts/").removesuffix(".atom")
+    for _ in range(50):  # the access log line is written once the answer has gone out
+        if "/alerts/<secret>" in a.log():
+            break
+        await asyncio.sleep(0.1)
     assert "/alerts/<secret>" in a.log() and secret not in a.log()

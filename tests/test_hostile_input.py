@@ -267,7 +267,9 @@ async def test_query_out_of_bounds_is_a_coded_400(
     assert body["errors"][0]["code"] in ("too_large", "not_an_integer", "not_a_date"), body
 
 
-@pytest.mark.parametrize("offer", ["http://[", "https://[::1", "https://" + "x" * 501])
+@pytest.mark.parametrize(
+    "offer", ["http://[", "https://[::1", "https://" + "x" * 501, "https://b:abc/offers/1"]
+)
 async def test_booking_an_unparseable_offer_id_is_a_refusal(
     client: httpx.AsyncClient, auth: dict[str, str], offer: str, caplog: pytest.LogCaptureFixture
 ) -> None:

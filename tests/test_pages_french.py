@@ -51,6 +51,7 @@ PAGES = (
     "/my/requests",
     "/coops/velos/dispatch",
     "/admin",
+    "/admin/accounts",
     "/directory/instances",
     "/u/alice",
     "/c/velos",

@@ -404,7 +404,7 @@ async def test_close_cancel_delete(web: httpx.AsyncClient) -> None:
     r = await web.post(f"{paths[1]}/delete", data={"csrf_token": csrf_of(confirm.text)})
     assert r.status_code == 303 and r.headers["location"] == "/my/offers"
     assert await Offer.filter(local_uuid=paths[1].rsplit("/", 1)[1]).count() == 0
-    assert (await web.get(paths[1])).status_code == 404
+    assert (await web.get(paths[1])).status_code == 410  # a deleted offer's page: Gone
     assert await Offer.all().count() == 1
 
 

@@ -41,6 +41,7 @@ from activitypub.offer_schema import VEHICLES
 from federation.context import Federation
 from federation.services.bookings import booking_for
 from federation.services.bookings_decide import accept_booking
+from federation.services.limited import of_suspended_members
 from federation.services.search import (
     InvalidSearch,
     SearchParams,
@@ -206,6 +207,9 @@ async def dispatch_board(
     query = Offer.filter(kind=OfferKind.DELIVERY_JOB, purpose=Purpose.REQUEST).filter(
         _shown(now or datetime.now(UTC))
     )
+    hidden = await of_suspended_members()
+    if hidden is not None:
+        query = query.exclude(hidden)
     keep: list[Callable[[Offer], bool]] = []
     area = await area_of(params.where)
     if area is not None:

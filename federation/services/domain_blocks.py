@@ -7,6 +7,9 @@ either direction (no ``Undo`` or ``Reject`` is sent: nothing is sent to a suspen
 and the bookings with them are cancelled here (seats of our offers given back). What was queued
 for it is marked failed. The protocol layer (``federation/blocks.py``) then refuses whatever
 comes from it and sends nothing to it. Unblocking restores federation, not what was purged.
+
+The same purge serves the suspension of one remote account (``account_moderation``), with the
+account's ``Scope`` instead of the domain's: its row is kept, flagged.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -173,9 +176,56 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
         yield values[start : start + CHUNK]
 
 
-async def _cancel_bookings(fed: Federation, domain: str) -> int:
-    """Open bookings whose other party is on the domain: cancelled here, nothing sent; seats
-    of our offers given back (and their followers told)."""
+@dataclass(frozen=True)
+class Scope:
+    """Whose content a purge removes: a suspended domain's (its actors go too) or one
+    suspended account's (its row is kept, so that a refetch does not forget the suspension)."""
+
+    actors: Q
+    """On ``RemoteActor``."""
+    offers: Q
+    """On ``Offer`` (remote copies only are ever removed)."""
+    deliveries: Q
+    """On ``Delivery``: what was queued for them is marked failed."""
+    covers: Callable[[str], bool]
+    """Whether an actor id (a booking's other party) is in scope."""
+    keep_actors: bool = False
+
+
+def _covers_domain(domain: str) -> Callable[[str], bool]:
+    def covers(uri: str) -> bool:
+        try:
+            return blocks.covers(domain, host_of(uri))
+        except Malformed:
+            return False
+
+    return covers
+
+
+def domain_scope(domain: str) -> Scope:
+    return Scope(
+        actors=_on("domain", domain),
+        offers=_on("instance_domain", domain),
+        deliveries=_on("host", domain),
+        covers=_covers_domain(domain),
+    )
+
+
+def actor_scope(actor: RemoteActor) -> Scope:
+    """One remote account: its copies, follows and reactions; deliveries to its own inbox
+    (a shared inbox serves others too)."""
+    return Scope(
+        actors=Q(id=actor.id),
+        offers=Q(author_uri=actor.ap_id),
+        deliveries=Q(inbox=actor.inbox),
+        covers=lambda uri: uri == actor.ap_id,
+        keep_actors=True,
+    )
+
+
+async def _cancel_bookings(fed: Federation, covers: Callable[[str], bool]) -> int:
+    """Open bookings whose other party is in scope: cancelled here, nothing sent; seats of our
+    offers given back (and their followers told)."""
     open_ = await Booking.filter(
         Q(booker_id__isnull=True) | Q(author_id__isnull=True),
         state__in=(BookingState.REQUESTED, BookingState.ACCEPTED),
@@ -183,10 +233,7 @@ async def _cancel_bookings(fed: Federation, domain: str) -> int:
     count = 0
     for booking in open_:
         remote = booking.booker_uri if booking.booker_id is None else booking.author_uri
-        try:
-            if not blocks.covers(domain, host_of(remote)):
-                continue
-        except Malformed:
+        if not covers(remote):
             continue
         changed = await Booking.filter(id=booking.id, state=booking.state).update(
             state=BookingState.CANCELLED,
@@ -207,8 +254,13 @@ async def _cancel_bookings(fed: Federation, domain: str) -> int:
 
 async def purge_domain(fed: Federation, domain: str) -> Purged:
     """Remove what this instance keeps of ``domain`` and its subdomains (see the module)."""
-    bookings = await _cancel_bookings(fed, domain)
-    actors = await RemoteActor.filter(_on("domain", domain))
+    return await purge(fed, domain_scope(domain))
+
+
+async def purge(fed: Federation, scope: Scope) -> Purged:
+    """Remove what this instance keeps of the actors in ``scope`` (see the module)."""
+    bookings = await _cancel_bookings(fed, scope.covers)
+    actors = await RemoteActor.filter(scope.actors)
     uris = [a.ap_id for a in actors]
     ids = [a.id for a in actors]
     posts = reactions = notifications = follows = 0
@@ -220,13 +272,15 @@ async def purge_domain(fed: Federation, domain: str) -> Purged:
         await InboxItem.filter(actor_uri__in=part, state=InboxState.PENDING).update(
             state=InboxState.IGNORED, locked_until=None
         )
-    copies = Offer.filter(_on("instance_domain", domain), local_uuid__isnull=True)
+    copies = Offer.filter(scope.offers, local_uuid__isnull=True)
     offers = await copies.count()  # counted first: SQLite counts the bookings set null too
     await copies.delete()
-    for id_part in range(0, len(ids), CHUNK):
-        await RemoteActor.filter(id__in=ids[id_part : id_part + CHUNK]).delete()
+    if not scope.keep_actors:
+        for id_part in range(0, len(ids), CHUNK):
+            await RemoteActor.filter(id__in=ids[id_part : id_part + CHUNK]).delete()
     deliveries = await Delivery.filter(
-        _on("host", domain),
+        scope.deliveries,
         state__in=(DeliveryState.PENDING, DeliveryState.SKIPPED),
     ).update(state=DeliveryState.FAILED, last_error=SUSPENDED_ERROR, locked_until=None)
-    return Purged(len(ids), offers, posts, reactions, notifications, follows, bookings, deliveries)
+    removed = 0 if scope.keep_actors else len(ids)
+    return Purged(removed, offers, posts, reactions, notifications, follows, bookings, deliveries)

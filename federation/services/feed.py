@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tortoise.expressions import Q
 
 from federation.context import Federation
-from federation.services.limited import hidden_posts
+from federation.services.limited import hidden_posts, of_suspended_members
 from federation.services.post_access import OPEN
 from models.actors import LocalActor
 from models.follows import Follow, FollowState
@@ -47,6 +47,9 @@ async def home_feed(
     """One page of ``member``'s home feed, newest first, older than post ``before``."""
     authors = [*await followed_uris(fed, member), fed.urls.actor(member)]
     query = Post.filter(author_uri__in=authors, kind__in=FEED_KINDS, visibility__in=IN_FEEDS)
+    suspended = await of_suspended_members()  # hidden even from their followers
+    if suspended is not None:
+        query = query.exclude(suspended)
     if before is not None:
         pivot = await Post.get_or_none(id=before)
         if pivot is None:  # deleted meanwhile: ids grow with time closely enough

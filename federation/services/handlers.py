@@ -14,6 +14,7 @@ from activitypub.apobject import APObject
 from activitypub.urls import DIRECTORY_USERNAME
 from federation.actors import save_actor_update
 from federation.context import Federation, Handler
+from federation.services.bookings_account_end import end_bookings_with
 from federation.services.bookings_dm import on_direct_message
 from federation.services.bookings_inbox import (
     on_booking_accept,
@@ -25,6 +26,7 @@ from federation.services.bookings_inbox import (
 )
 from federation.services.directory import directory_actor, on_join, send_earlier_offers
 from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
+from federation.services.moves import on_move
 from federation.services.offers import (
     backfill,
     on_create,
@@ -40,6 +42,8 @@ from federation.services.posts_inbox import (
     on_undo_reaction,
     on_update_note,
 )
+from federation.services.reports import on_flag
+from federation.services.user_blocks import is_undo_block, on_block
 from models.actors import ActorKind, RemoteActor
 from models.errors import NotFound
 from models.follows import Follow
@@ -50,6 +54,9 @@ log = logging.getLogger(__name__)
 
 async def on_undo(fed: Federation, act: APObject, signer: RemoteActor) -> None:
     if await on_booking_undo(fed, act, signer):
+        return
+    if is_undo_block(act):  # nothing of a block is kept: nothing to undo
+        log.info("block undone", extra={"actor": signer.ap_id})
         return
     inner = act.object
     if (inner is not None and inner.is_a("Follow")) or await Follow.exists(ap_id=act.object_id):
@@ -80,7 +87,9 @@ async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None
     if await on_delete_note(fed, act, signer):
         return
     if act.object_id == signer.ap_id:
-        # Its offers go too, whichever of the Deletes (offers, actor) is processed first.
+        # Its offers go too, whichever of the Deletes (offers, actor) is processed first;
+        # so do its bookings in progress, whether or not its Undo/Reject came before.
+        await end_bookings_with(fed, signer.ap_id)
         offers = await Offer.filter(author_uri=signer.ap_id, local_uuid__isnull=True).delete()
         await forget_author(signer.ap_id)  # its notes and reactions too
         await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
@@ -141,4 +150,7 @@ def inbox_handlers() -> dict[str, Handler]:
         "Undo": on_undo,
         "Update": on_update,
         "Delete": on_delete,
+        "Flag": on_flag,
+        "Move": on_move,
+        "Block": on_block,
     }

@@ -34,6 +34,7 @@ from federation.services.alerts import match_offer, matched
 from federation.services.bookings_expiry import expire_bookings
 from federation.services.bookings_offer_end import Ending, end_bookings
 from federation.services.directory import joined_inboxes, relay
+from federation.services.moves import check_not_moved
 from federation.services.offer_reasons import followed_here, why_pushed
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
@@ -151,6 +152,7 @@ def _checked(offer: OfferDescription | Mapping[str, Any], language: str) -> Offe
 async def create_offer(
     fed: Federation, author: LocalActor, offer: OfferDescription | Mapping[str, Any]
 ) -> Offer:
+    check_not_moved(author)
     language = fed.site.languages[0]
     described = _checked(offer, language)
     local_uuid = str(uuid.uuid4())

@@ -20,6 +20,7 @@ from activitypub.activities import update_actor
 from activitypub.convert import actor_to_as
 from federation.context import Federation
 from federation.delivery import follower_inboxes, publish
+from federation.services.limited import of_suspended_members
 from models.activities import Activity
 from models.actors import ActorKind, LocalActor
 from models.errors import Gone, Malformed
@@ -163,6 +164,9 @@ async def open_offers(fed: Federation, actor: LocalActor) -> list[Offer]:
     if actor.kind == ActorKind.COOP:
         query = Offer.filter(Q(author_id=actor.id) | Q(coop_uri=fed.urls.actor(actor)))
     query = query.filter(status=OfferStatus.OPEN)
+    hidden = await of_suspended_members()  # a coop lists no suspended member's offers
+    if hidden is not None:
+        query = query.exclude(hidden)
     pinned = await query.filter(pinned_at__not_isnull=True).order_by("-pinned_at", "id")
     others = await query.filter(pinned_at=None).order_by("starts_at", "id").limit(MAX_LISTED)
     return [*pinned, *others][:MAX_LISTED]

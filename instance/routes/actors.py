@@ -11,6 +11,7 @@ from activitypub.urls import ACTOR_PREFIX, is_uuid, path_for
 from federation import collections
 from federation.context import Federation
 from federation.inbox import verify_request
+from federation.services.account_moderation import AccountSuspended
 from federation.services.directory import directory_actor as directory_actor_row
 from federation.services.local import actor_counts, get_local_actor
 from federation.services.pins import featured
@@ -79,6 +80,9 @@ async def _actor_page(request: Request, find: Find) -> Response:
     local = await find(request, True)
     if local.deleted_at is not None:
         return _gone(request, fed, local)
+    if local.suspended_at is not None and not wants_as2(request):
+        # Mastodon's way: the actor document stays served (flagged), the page does not.
+        return error_response(request, 403, N_("This account has been suspended."))
     public = local.kind in (ActorKind.INSTANCE, ActorKind.DIRECTORY)
     if local.kind == ActorKind.DIRECTORY and not wants_as2(request):
         return RedirectResponse(path_for("directory_listing"), status_code=303)
@@ -160,6 +164,8 @@ async def _collection(request: Request, find: Find) -> Response:
     await require_signed_fetch(request)
     fed = request.app.state.fed
     local = await find(request, False)
+    if local.suspended_at is not None:
+        raise AccountSuspended(f"collection of suspended {local}")
     build = COLLECTIONS.get(request.path_params["collection"])
     if build is None:  # also a GET of an inbox, whose route takes only POST
         raise NotFound(f"no collection {request.path_params['collection']!r}")

@@ -17,6 +17,7 @@ from activitypub.offer_input import parse_offer
 from activitypub.offer_schema import OfferDescription
 from activitypub.urls import path_for
 from federation.services import offers as service
+from federation.services.limited import check_author_shown
 from federation.services.search import parse_search, search_offers
 from instance.auth import member_for_request
 from instance.offer_view import offer_to_api
@@ -67,6 +68,7 @@ async def create_offer(request: Request) -> Response:
 async def get_offer(request: Request) -> Response:
     fed = request.app.state.fed
     offer = await service.local_offer(None, request.path_params["uuid"])
+    await check_author_shown(offer)  # 404 while its author is suspended
     owner = False
     if "authorization" in request.headers:
         owner = (await member_for_request(request)).id == offer.author_id

@@ -160,6 +160,7 @@ async def offer_html(
         "ask": await _ask_box(request, fed, member, offer, values, refused),
         "interactions": await offer_interactions(fed, offer),  # replies, favourites, boosts
         "csrf_token": sessions.csrf_token(request) if member else "",
+        "moderator": member is not None and member.is_admin,  # may remove it (moderation.py)
     }
     headers = {"Vary": "Accept, Accept-Language, Cookie", **(NO_STORE if member else {})}
     return render(request, "offer.html", context, status, headers=headers)

@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from activitypub.jsonld import PUBLIC_NAMES, bundled
+from activitypub.posts import note_tombstone
 from federation.services import offers as service
+from federation.services.limited import check_author_shown
+from federation.services.offer_gone import offer_deleted_at
+from instance.errors import error_response
 from instance.negotiation import AS2Response, wants_as2
 from instance.routes.actors import require_signed_fetch
 from instance.routes.bookings_web import offer_html
+from instance.routes.web import gettext
 from models.errors import NotFound
 
 
 async def offer_page(request: Request) -> Response:
     fed = request.app.state.fed
-    offer = await service.local_offer(None, request.path_params["uuid"])
+    local_uuid = request.path_params["uuid"]
+    try:
+        offer = await service.local_offer(None, local_uuid)
+    except NotFound:
+        when = await offer_deleted_at(fed, local_uuid)
+        if when is None:
+            raise
+        return _gone(request, local_uuid, when)
+    await check_author_shown(offer)  # 404 while its author is suspended
     if wants_as2(request):
         await require_signed_fetch(request)
         return AS2Response(await service.offer_document(fed, offer))
     return await offer_html(request, offer)  # with the booking form, for members
+
+
+def _gone(request: Request, local_uuid: str, when: datetime) -> Response:
+    """A deleted offer: 410 with a ``Tombstone`` for servers (it was a ``Note``), a page for
+    people."""
+    fed = request.app.state.fed
+    if wants_as2(request):
+        tombstone = note_tombstone(fed.urls.url("offer", uuid=local_uuid), when)
+        response: Response = AS2Response(tombstone, status_code=410)
+    else:
+        response = error_response(request, 410, gettext(request)("This offer has been deleted."))
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 async def contexts(request: Request) -> Response:

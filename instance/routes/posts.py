@@ -66,6 +66,7 @@ async def post_page(request: Request) -> Response:
         "replies": replies,
         "counts": await counts_of(post.ap_id),
         "may_delete": await post_access.may_delete(member, post),
+        "moderator": member is not None and member.is_admin,
         **reply_form_context(request, member, post.ap_id),
     }
     if member is not None:  # with the reply form and its CSRF token: never cached
@@ -85,6 +86,8 @@ async def _live_post(request: Request, local_uuid: str) -> Post | None:
     author = await LocalActor.get_or_none(id=post.author_id) if post.author_id else None
     if author is None or author.deleted_at is not None:
         return None
+    if author.suspended_at is not None:  # hidden while suspended (account_moderation)
+        raise NotFound(f"post {local_uuid} of a suspended member", "Not found")
     if post.visibility not in OPEN:  # never to servers; to its readers, logged in
         member = None if wants_as2(request) else await sessions.current_member(request)
         fed = request.app.state.fed

@@ -31,6 +31,13 @@
 //   POST /_control/announce  {to: handle | actor URL, object: URL} -> {id, to}
 //                            A favourite / a boost of `object`, sent to its author `to`.
 //   POST /_control/undo      {id} -> {undoId}: Undo of a Like or Announce sent above.
+//   POST /_control/flag      {to: handle | actor URL, objects: [URL], content?: "text"} -> {id, to}
+//                            A report as Mastodon forwards one: Flag{object: objects, content},
+//                            not wrapped, delivered to `to`'s inbox (the peer's one actor
+//                            stands in for an instance actor).
+//   POST /_control/move      {target: actor URL} -> {id, target, recipients}
+//                            The peer moves: Move{actor = object = the peer, target}, sent
+//                            to its followers (shared inboxes), as Mastodon sends one.
 //   POST /_control/lookup    {target} -> {object: <JSON-LD>, document: <raw fetched JSON>}
 //   POST /_control/clear     -> forget received/requests/outgoing/errors (keeps follows)
 // Errors are {error: "message"} with a 4xx/5xx status.
@@ -53,9 +60,11 @@ import {
   createExponentialBackoffPolicy,
   createFederation,
   Endpoints,
+  Flag,
   Follow,
   generateCryptoKeyPair,
   Mention,
+  Move,
   InProcessMessageQueue,
   isActor,
   Like,
@@ -673,6 +682,38 @@ const control = {
     reactions.delete(body.id);
     await ctx.sendActivity({ identifier: IDENTIFIER }, sent.recipient, undo);
     return { undoId: undo.id.href };
+  },
+
+  "POST /_control/flag": async (ctx, body) => {
+    if (!Array.isArray(body.objects) || body.objects.length === 0) {
+      throw new HttpError(400, "missing 'objects' (a list of URLs)");
+    }
+    const recipient = await lookupActor(ctx, body.to);
+    const objects = body.objects.map((o) => urlOf(o, "objects"));
+    const me = ctx.getActorUri(IDENTIFIER);
+    const flag = new Flag({
+      id: new URL(`${me.href}/flags/${randomUUID()}`),
+      actor: me,
+      objects,
+      content: typeof body.content === "string" ? body.content : undefined,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, recipient, flag);
+    return { id: flag.id.href, to: recipient.id.href };
+  },
+
+  "POST /_control/move": async (ctx, body) => {
+    const target = urlOf(body.target, "target");
+    const me = ctx.getActorUri(IDENTIFIER);
+    const move = new Move({
+      id: new URL(`${me.href}#moves/${randomUUID()}`),
+      actor: me,
+      object: me,
+      target,
+    });
+    await ctx.sendActivity({ identifier: IDENTIFIER }, "followers", move, {
+      preferSharedInbox: true,
+    });
+    return { id: move.id.href, target: target.href, recipients: followers.size };
   },
 
   "POST /_control/lookup": async (ctx, body) => {

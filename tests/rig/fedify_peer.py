@@ -332,6 +332,18 @@ class FedifyPeer:
         """``Undo`` of a favourite or a boost sent by ``like``/``announce``."""
         return await self._call("POST", "/_control/undo", {"id": activity_id})
 
+    async def flag(self, to: str, objects: list[str], content: str = "") -> dict:
+        """A report as Mastodon forwards one: ``Flag`` of ``objects`` (an account, then what it
+        published) with ``content``, sent to ``to``'s inbox; ``{"id", "to"}``."""
+        return await self._call(
+            "POST", "/_control/flag", {"to": to, "objects": objects, "content": content}
+        )
+
+    async def move(self, target: str) -> dict:
+        """The peer moves to ``target`` (an actor URL): ``Move`` to its followers;
+        ``{"id", "target", "recipients"}``."""
+        return await self._call("POST", "/_control/move", {"target": target})
+
     async def lookup(self, target: str) -> dict:
         """Signed GET of a remote object; ``{"object": <json-ld>, "document": <raw>}``."""
         return await self._call("POST", "/_control/lookup", {"target": target})
