@@ -261,6 +261,16 @@ async def test_the_post_url_serves_the_note_then_410_once_deleted(
     assert r.status_code == 410
     assert r.json()["type"] == "Tombstone" and r.json()["formerType"] == "Note"
     assert (await client.get(path, headers=HTML)).status_code == 410
+    # two deletions racing each publish a Delete: still 410, not 500
+    await Activity.create(
+        ap_id=f"{delete.ap_id}-again",
+        actor_id=coop.id,
+        type="Delete",
+        object_uri=post.ap_id,
+        payload=delete.payload,
+    )
+    assert (await client.get(path, headers=AS2)).status_code == 410
+    assert (await client.get(path, headers=HTML)).status_code == 410
     never = "/posts/00000000-0000-4000-8000-000000000000"
     assert (await client.get(never, headers=AS2)).status_code == 404
     assert (await client.get("/posts/not-a-uuid", headers=AS2)).status_code == 404

@@ -329,16 +329,6 @@ async def local_post(local_uuid: str) -> Post:
     return post
 
 
-async def deleted_at(fed: Federation, local_uuid: str) -> datetime | None:
-    """When the post at this id was deleted (its ``Delete`` is kept), else None."""
-    if not is_uuid(local_uuid):
-        return None
-    gone = await Activity.get_or_none(
-        type="Delete", object_uri=fed.urls.url("post", uuid=local_uuid)
-    )
-    return gone.created_at if gone is not None else None
-
-
 async def delete_post(fed: Federation, post: Post) -> None:
     """Delete a post written here, everywhere it was sent."""
     author = await LocalActor.get_or_none(id=post.author_id) if post.author_id else None

@@ -11,7 +11,7 @@ from activitypub.jsonld import PUBLIC_NAMES, bundled
 from activitypub.posts import note_tombstone
 from federation.services import offers as service
 from federation.services.limited import check_author_shown
-from federation.services.offer_gone import offer_deleted_at
+from federation.services.tombstones import deleted_at
 from instance.errors import error_response
 from instance.negotiation import AS2Response, wants_as2
 from instance.routes.actors import require_signed_fetch
@@ -26,7 +26,7 @@ async def offer_page(request: Request) -> Response:
     try:
         offer = await service.local_offer(None, local_uuid)
     except NotFound:
-        when = await offer_deleted_at(fed, local_uuid)
+        when = await deleted_at(fed, "offer", local_uuid)
         if when is None:
             raise
         return _gone(request, local_uuid, when)

@@ -20,6 +20,7 @@ from activitypub.urls import path_for
 from federation.services import feed, post_access, posting
 from federation.services.post_access import OPEN
 from federation.services.replies import counts_of, replies_of
+from federation.services.tombstones import deleted_at
 from instance import sessions
 from instance.alerts_view import home_alerts
 from instance.config import MediaSettings
@@ -80,7 +81,7 @@ async def _live_post(request: Request, local_uuid: str) -> Post | None:
     try:
         post = await posting.local_post(local_uuid)
     except NotFound:
-        if await posting.deleted_at(request.app.state.fed, local_uuid) is None:
+        if await deleted_at(request.app.state.fed, "post", local_uuid) is None:
             raise
         return None
     author = await LocalActor.get_or_none(id=post.author_id) if post.author_id else None
@@ -98,7 +99,7 @@ async def _live_post(request: Request, local_uuid: str) -> Post | None:
 
 async def _gone(request: Request, local_uuid: str) -> Response:
     fed = request.app.state.fed
-    when = await posting.deleted_at(fed, local_uuid)
+    when = await deleted_at(fed, "post", local_uuid)
     if wants_as2(request):
         tombstone = note_tombstone(fed.urls.url("post", uuid=local_uuid), when)
         response: Response = AS2Response(tombstone, status_code=410)
