@@ -35,7 +35,11 @@ class Activity(Model):
     class Meta:
         table = "activity"
         table_description = "Activities published by local actors"
-        indexes = (Index(fields=("actor_id", "public", "id")),)
+        indexes = (
+            Index(fields=("actor_id", "public", "id")),
+            # a Tombstone's lookup (``Delete`` of this object), an offer's ``Create`` removed
+            Index(fields=("object_uri", "type")),
+        )
 
 
 class InboxState(StrEnum):
