@@ -226,6 +226,35 @@ async def _set_flag(
     return account, action
 
 
+async def _moderate(
+    fed: Federation,
+    target_uri: str,
+    kind: ActionKind,
+    *,
+    reason: str,
+    moderator: LocalActor | None,
+    report: Report | None,
+) -> ModerationAction:
+    """Set or lift the flag, then what follows from it: a suspension changes how one of ours
+    is served (``Update`` of the actor) or purges a remote account; a member is told of what
+    they can read (a suspended member cannot log in, so is told when it is lifted)."""
+    account, action = await _set_flag(
+        fed, target_uri, kind, reason=reason, moderator=moderator, report=report
+    )
+    if isinstance(account, RemoteActor):
+        if kind == ActionKind.SUSPEND:
+            purged: Purged = await purge(fed, actor_scope(account))
+            log.info(
+                "suspended account purged", extra={"actor": account.ap_id, "purged": vars(purged)}
+            )
+        return action
+    if kind in (ActionKind.SUSPEND, ActionKind.UNSUSPEND):
+        await send_actor_update(fed, account)
+    if kind != ActionKind.SUSPEND:
+        await _tell_member(fed, account, kind, f"action:{action.id}", action.reason)
+    return action
+
+
 async def silence(
     fed: Federation,
     target_uri: str,
@@ -235,12 +264,8 @@ async def silence(
     report: Report | None = None,
 ) -> ModerationAction:
     """Keep the account's offers and posts out of search, tags and non-followers' feeds."""
-    account, action = await _set_flag(
-        fed, target_uri, ActionKind.SILENCE, reason=reason, moderator=moderator, report=report
-    )
-    if isinstance(account, LocalActor):
-        await _tell_member(fed, account, ActionKind.SILENCE, f"action:{action.id}", action.reason)
-    return action
+    kind = ActionKind.SILENCE
+    return await _moderate(fed, target_uri, kind, reason=reason, moderator=moderator, report=report)
 
 
 async def unsilence(
@@ -251,12 +276,8 @@ async def unsilence(
     moderator: LocalActor | None = None,
     report: Report | None = None,
 ) -> ModerationAction:
-    account, action = await _set_flag(
-        fed, target_uri, ActionKind.UNSILENCE, reason=reason, moderator=moderator, report=report
-    )
-    if isinstance(account, LocalActor):
-        await _tell_member(fed, account, ActionKind.UNSILENCE, f"action:{action.id}", action.reason)
-    return action
+    kind = ActionKind.UNSILENCE
+    return await _moderate(fed, target_uri, kind, reason=reason, moderator=moderator, report=report)
 
 
 async def suspend(
@@ -269,15 +290,8 @@ async def suspend(
 ) -> ModerationAction:
     """A remote account: refused, purged, its row kept flagged. One of ours: no login, its
     profile and offers hidden, its followers told by an ``Update`` of the actor."""
-    account, action = await _set_flag(
-        fed, target_uri, ActionKind.SUSPEND, reason=reason, moderator=moderator, report=report
-    )
-    if isinstance(account, LocalActor):
-        await send_actor_update(fed, account)
-    else:
-        purged: Purged = await purge(fed, actor_scope(account))
-        log.info("suspended account purged", extra={"actor": account.ap_id, "purged": vars(purged)})
-    return action
+    kind = ActionKind.SUSPEND
+    return await _moderate(fed, target_uri, kind, reason=reason, moderator=moderator, report=report)
 
 
 async def unsuspend(
@@ -290,13 +304,8 @@ async def unsuspend(
 ) -> ModerationAction:
     """Lift the suspension. One of ours gets its profile back (an ``Update`` says so); a remote
     account is federated with again, but what was purged and its follows do not come back."""
-    account, action = await _set_flag(
-        fed, target_uri, ActionKind.UNSUSPEND, reason=reason, moderator=moderator, report=report
-    )
-    if isinstance(account, LocalActor):
-        await send_actor_update(fed, account)
-        await _tell_member(fed, account, ActionKind.UNSUSPEND, f"action:{action.id}", action.reason)
-    return action
+    kind = ActionKind.UNSUSPEND
+    return await _moderate(fed, target_uri, kind, reason=reason, moderator=moderator, report=report)
 
 
 # --- offers and posts ------------------------------------------------------------------------
