@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,9 +23,10 @@ from federation.services.directory import ensure_directory_actor
 from federation.services.handlers import inbox_handlers
 from instance import favicon
 from instance.access import RequestObserver
-from instance.config import Config
+from instance.config import Config, load_config
 from instance.errors import on_coopub_error, on_http_error, on_unexpected_error
 from instance.input_guard import RefuseNul
+from instance.logs import setup_logging
 from instance.media import serve_media
 from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
@@ -64,6 +66,7 @@ from instance.security_headers import SecurityHeaders
 from instance.sessions import middleware as session_middleware
 from instance.stylesheet import stylesheet
 from instance.token_bucket import TokenBuckets
+from instance.wake import forward_pokes, notifies
 from instance.worker import run_forever
 from models.db import close_db, open_db
 from models.errors import CoopubError
@@ -283,7 +286,12 @@ def create_app(
         app.state.fed = fed
         warm = asyncio.create_task(places.load())  # the gazetteer, read once, off the loop
         stop = asyncio.Event()
-        task = asyncio.create_task(run_forever(fed, stop)) if with_worker else None
+        if with_worker:
+            task: asyncio.Task[None] | None = asyncio.create_task(run_forever(fed, stop))
+        elif notifies(config.database_url):  # the workers run elsewhere: wake them
+            task = asyncio.create_task(forward_pokes(fed, stop))
+        else:
+            task = None
         try:
             yield
         finally:
@@ -320,3 +328,14 @@ def create_app(
     if fed:
         app.state.fed = fed
     return app
+
+
+LOG_LEVEL_ENV = "COOPUB_LOG_LEVEL"
+
+
+def app_from_environment() -> Starlette:
+    """The application of one of several web processes (uvicorn imports this factory by name in
+    each; instance/processes.py): the configuration found through ``COOPUB_CONFIG``, the log
+    level through ``COOPUB_LOG_LEVEL``, and no worker loop, which runs in processes of its own."""
+    setup_logging(os.environ.get(LOG_LEVEL_ENV, "INFO"))
+    return create_app(load_config(), run_worker=False)

@@ -19,6 +19,7 @@ from instance import __version__
 from instance.cli_account_args import account_commands
 from instance.cli_domain_args import domain_commands
 from instance.cli_move_args import move_commands
+from instance.cli_process_args import process_options
 from instance.logs import setup_logging
 
 EXIT_OK = 0
@@ -127,10 +128,11 @@ def _setup_commands(sub: Any) -> None:
     serve.add_argument(
         "--no-worker", action="store_true", help="do not run the worker (run `coopub worker`)"
     )
+    process_options(serve, web=True)
     _command(serve, "cli_setup", "cmd_serve")
-    _command(
-        sub.add_parser("worker", help="run the delivery worker alone"), "cli_setup", "cmd_worker"
-    )
+    worker = sub.add_parser("worker", help="run the delivery worker alone")
+    process_options(worker, web=False)
+    _command(worker, "cli_setup", "cmd_worker")
 
     backup = sub.add_parser("backup", help="write a backup of the database and keys to FILE")
     backup.add_argument("file", help="the backup file to write")

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import signal
 import tomllib
 from pathlib import Path
 
@@ -82,43 +81,32 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("database up to date")
 
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
+def _level(args: argparse.Namespace) -> str:
+    return str(getattr(args, "log_level", None) or "INFO")
 
-    from instance.app import create_app
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from instance.processes import serve, serve_layout
 
     config = load_config()
     asyncio.run(check_database(config.database_url))
-    app = create_app(config, run_worker=False if args.no_worker else None)
-    uvicorn.run(
-        app,
-        host=args.host or config.server.host,
-        port=args.port or config.server.port,
-        proxy_headers=True,
-        log_config=None,
-        access_log=False,
+    layout = serve_layout(
+        config, web=args.web_processes, workers=args.processes, no_worker=args.no_worker
     )
-
-
-async def _worker(config: Config) -> None:
-    from instance.worker import run_forever
-
-    await check_database(config.database_url)
-    await open_db(config.database_url)
-    fed = build_federation(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await run_forever(fed, stop)
-    finally:
-        await fed.aclose()
-        await close_db()
+    host, port = args.host or config.server.host, args.port or config.server.port
+    serve(config, layout, host, port, _level(args))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    asyncio.run(_worker(load_config()))
+    from instance.processes import run_worker, run_workers, worker_count
+
+    config = load_config()
+    count = worker_count(config, args.processes)
+    if count == 1:
+        asyncio.run(run_worker(config))
+        return
+    asyncio.run(check_database(config.database_url))
+    run_workers(config, count, _level(args))
 
 
 def cmd_backup(args: argparse.Namespace) -> None:

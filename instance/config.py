@@ -124,6 +124,13 @@ class ServerSettings(Section):
     port: int = Field(8000, ge=1, le=65535)
     run_worker: bool = True
     access_log: bool = True
+    web_processes: int | None = Field(None, ge=1, le=1024)
+    """Web processes sharing the listening socket; absent: one per core (instance/processes)."""
+
+
+class WorkerSettings(Section):
+    processes: int | None = Field(None, ge=1, le=1024)
+    """Worker processes of ``coopub worker`` (and of ``coopub serve``); absent: one per core."""
 
 
 class OrganizationSettings(Section):
@@ -240,6 +247,7 @@ class Config(Section):
     instance: InstanceSettings
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
+    worker: WorkerSettings = WorkerSettings()
     federation: FederationSettings = FederationSettings()
     directory: DirectorySettings = DirectorySettings()
     organization: OrganizationSettings = OrganizationSettings()

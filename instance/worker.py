@@ -1,7 +1,13 @@
 """Background work: inbox processing, delivery, and periodic upkeep, in one loop per process.
 
-``coopub serve`` runs it beside the web server; ``coopub worker`` runs it alone (several may run
-on PostgreSQL). Work queued in the same process wakes the loop at once; otherwise it polls.
+``coopub serve`` runs it beside the web server (one process), or in worker processes of its own
+(instance/processes.py); ``coopub worker`` runs one or several. Work queued in the same process
+wakes the loop at once, work queued by another process too on PostgreSQL (instance/wake.py);
+otherwise the loop polls every ``worker_poll_seconds``.
+
+Several loops claim disjoint rows (federation/queue.py). The chores that are not claims (expiring
+offers, the hourly upkeep) run in one loop per host only, ``upkeep=True``: two loops expiring the
+same offer would each send its Update.
 
 Each loop beats a heartbeat row (``host:pid``) every 15 s. When a pass fails it backs off
 exponentially (from the poll interval up to a minute); a database outage is logged as one line
@@ -44,11 +50,13 @@ STILL_DOWN_EVERY = timedelta(minutes=5)
 """While the database stays unavailable, a reminder is logged this often."""
 
 
-async def run_once(fed: Federation) -> int:
-    """One pass over both queues; returns how many items were handled."""
+async def run_once(fed: Federation, *, upkeep: bool = True) -> int:
+    """One pass over both queues (and expiry by the upkeep loop); returns how many items were
+    handled."""
     handled = await process_due(fed)
     handled += await deliver_due(fed)
-    handled += await expire_offers(fed)
+    if upkeep:
+        handled += await expire_offers(fed)
     return handled
 
 
@@ -88,9 +96,10 @@ class Worker:
     """One worker loop and what it remembers between passes: its heartbeat, its schedule and
     the outage it is backing off from."""
 
-    def __init__(self, fed: Federation, stop: asyncio.Event) -> None:
+    def __init__(self, fed: Federation, stop: asyncio.Event, *, upkeep: bool = True) -> None:
         self.fed = fed
         self.stop = stop
+        self.runs_upkeep = upkeep
         self.name = worker_name()
         self.started_at = datetime.now(UTC)
         self.next_beat = self.started_at
@@ -124,8 +133,8 @@ class Worker:
         if missing := await missing_database_file():
             raise DatabaseUnreachable(missing)
         await self.beat_if_due()
-        handled = await run_once(self.fed)
-        if datetime.now(UTC) >= self.next_upkeep:
+        handled = await run_once(self.fed, upkeep=self.runs_upkeep)
+        if self.runs_upkeep and datetime.now(UTC) >= self.next_upkeep:
             await self.upkeep()
             self.next_upkeep = datetime.now(UTC) + UPKEEP_EVERY
         return handled
@@ -195,8 +204,8 @@ class Worker:
             log.info("heartbeat not removed", extra={"worker": self.name, "error": error})
 
 
-async def run_forever(fed: Federation, stop: asyncio.Event) -> None:
-    await Worker(fed, stop).run()
+async def run_forever(fed: Federation, stop: asyncio.Event, *, upkeep: bool = True) -> None:
+    await Worker(fed, stop, upkeep=upkeep).run()
 
 
 async def _either(a: asyncio.Event, b: asyncio.Event) -> None:

@@ -92,10 +92,12 @@ def engine(url: str) -> str:
 
 
 def connection_config(url: str) -> str | dict[str, Any]:
-    """SQLite gets a busy timeout: the CLI and the server may write at the same moment."""
+    """SQLite gets a busy timeout (the CLI and the server processes may write at the same
+    moment), WAL (Tortoise's default) and transactions that begin with the write lock
+    (``models/sqlite_immediate``: a deferred one fails when another process writes first)."""
     if url.startswith(SQLITE) and url != "sqlite://:memory:":
         return {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "models.sqlite_immediate",
             "credentials": {"file_path": url[len(SQLITE) :], "busy_timeout": 10_000},
         }
     return url

@@ -14,8 +14,9 @@ import pytest
 from tests.rig.database import is_postgres
 
 NEEDS_POSTGRES = (
-    "needs PostgreSQL (set COOPUB_TEST_DATABASE_URL): SQLite runs one worker process by design, "
-    "and its serialised transactions would deadlock a test that holds row locks"
+    "needs PostgreSQL (set COOPUB_TEST_DATABASE_URL): row locks and several `coopub worker` "
+    "commands (tests/test_processes.py runs worker processes on both databases); SQLite's "
+    "serialised transactions would deadlock a test that holds row locks"
 )
 
 POSTGRES_CHECK = "checks PostgreSQL's own answer; runs on the PostgreSQL run of the suite"
@@ -63,6 +64,12 @@ ALLOWED: dict[str, str] = {
     # The multi-process queue tests, on the SQLite run (they do run on the PostgreSQL one).
     "tests/test_workers_pg.py::*": NEEDS_POSTGRES,
     "tests/test_worker_crash.py::*": NEEDS_POSTGRES,
+    # `coopub worker --processes 2` (tests/test_processes.py serves both databases) and
+    # PostgreSQL's LISTEN/NOTIFY wake-up.
+    "tests/test_processes.py::test_worker_command_runs_and_stops_its_processes": E2E_ONCE,
+    "tests/test_processes.py::test_a_poke_in_one_process_wakes_a_worker_listening_in_another": (
+        POSTGRES_CHECK
+    ),
     # A database missing on a live PostgreSQL server (its message names `createdb`).
     "tests/test_cli.py::test_missing_postgresql_database": POSTGRES_CHECK,
 }

@@ -210,6 +210,22 @@ async def test_a_port_out_of_range_is_refused_not_wrapped(
     assert not (tmp_path / "instance.toml").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "count", "expected"),
+    [
+        (["serve", "--web-processes"], "0", "0 processes: at least 1"),
+        (["serve", "--processes"], "two", "'two' is not a number of processes"),
+        (["worker", "--processes"], "-3", "-3 processes: at least 1"),
+    ],
+)
+async def test_a_process_count_below_one_is_refused(
+    option: list[str], count: str, expected: str, tmp_path: Path
+) -> None:
+    result = await run(*option, count, cwd=tmp_path)
+    assert result.code == 2
+    assert f"argument {option[1]}: {expected}" in result.line
+
+
 # --- failures are one line, never a traceback -------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from activitypub.properties import parse_properties
 from federation.context import Federation
 from instance.app import create_app
 from instance.config import Config, ConfigError, load_config, parse_config
+from instance.processes import Layout, cores, serve_layout, worker_count
 from tests.conftest import TEST_DOMAIN
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "instance.example.toml"
@@ -36,6 +37,11 @@ def test_example_documents_every_setting_with_its_default() -> None:
         if section == "organization":
             assert "# latitude = " in EXAMPLE.read_text()
             documented |= {"latitude": None, "longitude": None}
+        # absent means one per core: shown commented out, with an example value
+        commented = {"server": "web_processes", "worker": "processes"}
+        if section in commented:
+            assert f"\n# {commented[section]} = 2\n" in EXAMPLE.read_text()
+            documented |= {commented[section]: None}
         assert set(model.model_fields) == set(documented), section
         for key, field in model.model_fields.items():
             if field.is_required() or (section, key) in {("instance", "domain")}:
@@ -83,9 +89,15 @@ def test_example_documents_every_setting_with_its_default() -> None:
         ("organization", "latitude", 1000, "[organization] latitude = 1000: expected at most 90"),
         ("organization", "country_code", "FRANCE", "expected an ISO 3166 two-letter code"),
         ("organization", "email", "nobody", "expected an email address"),
-        ("database", "url", "mysql://db/coopub", "[database] url = \"mysql://db/coopub\""),
+        ("database", "url", "mysql://db/coopub", '[database] url = "mysql://db/coopub"'),
         ("retention", "inbox_days", -1, "[retention] inbox_days = -1: expected greater than 0"),
         ("metrics", "token", 42, "[metrics] token = 42: expected a string in quotes"),
+        ("server", "web_processes", 0, "[server] web_processes = 0: expected at least 1"),
+        ("server", "web_processes", "4", '[server] web_processes = "4": expected an integer'),
+        ("server", "web_processes", 2.5, "[server] web_processes = 2.5: expected an integer"),
+        ("worker", "processes", -1, "[worker] processes = -1: expected at least 1"),
+        ("worker", "processes", True, "[worker] processes = true: expected an integer"),
+        ("worker", "process", 2, "[worker] process: unknown setting (did you mean processes?"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_file_section_key_value_and_expectation(
@@ -158,3 +170,24 @@ async def test_chatonsinfos_files(fed: Federation, database_url: str) -> None:
         True,
     )
     assert (info.latitude, info.longitude) == (45.77, 4.83)
+
+
+def test_process_counts_default_to_the_cores_and_the_command_line_wins() -> None:
+    data = _example()
+    config = parse_config(data)
+    assert config.server.web_processes is None and config.worker.processes is None
+    assert cores() >= 1
+    assert serve_layout(config) == Layout(web=cores(), workers=cores())
+    assert worker_count(config) == cores()
+
+    data["server"]["web_processes"] = 3
+    data["worker"]["processes"] = 2
+    config = parse_config(data)
+    assert serve_layout(config) == Layout(web=3, workers=2)
+    assert not serve_layout(config).worker_in_web_process
+    assert serve_layout(config, web=1, workers=1).worker_in_web_process  # today's one process
+    assert serve_layout(config, no_worker=True) == Layout(web=3, workers=0)
+    assert worker_count(config) == 2 and worker_count(config, 5) == 5
+
+    data["server"]["run_worker"] = False
+    assert serve_layout(parse_config(data)).workers == 0

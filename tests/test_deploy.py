@@ -162,9 +162,9 @@ def _caddy_file(tmp: Path, https_port: int, http_port: int, upstream: int) -> Pa
 
 
 @contextlib.asynccontextmanager
-async def _proxy(kind: str, tmp: Path, https_port: int, http_port: int, upstream: int) -> (
-    AsyncIterator[None]
-):
+async def _proxy(
+    kind: str, tmp: Path, https_port: int, http_port: int, upstream: int
+) -> AsyncIterator[None]:
     if kind == "nginx":
         conf = _nginx_site(tmp, https_port, http_port, upstream)
         args = [str(NGINX), "-e", str(tmp / "error.log"), "-c", str(conf), "-g", "daemon off;"]
@@ -247,8 +247,11 @@ async def test_reverse_proxy_example_in_front_of_a_real_instance(
                 params={"resource": f"acct:velos@localhost:{https_port}"},
             )
             assert finger.status_code == 200, finger.text
-            assert {"rel": "self", "type": "application/activity+json",
-                    "href": f"{public}/c/velos"} in finger.json()["links"]
+            assert {
+                "rel": "self",
+                "type": "application/activity+json",
+                "href": f"{public}/c/velos",
+            } in finger.json()["links"]
 
             # Plain http is redirected to https.
             plain = await client.get(f"http://localhost:{http_port}/c/velos")

@@ -3,8 +3,9 @@
 ``claim_due`` is exercised from concurrent tasks on both databases; on PostgreSQL two real
 ``coopub worker`` processes then drain a queue of 60 deliveries to a loopback server, which must
 receive each (activity, inbox) exactly once when no worker dies (tests/test_worker_crash.py
-kills one: then a row may be sent twice, never lost). SQLite is single-process by design (its
-transactions are serialised), so the multi-process test runs on PostgreSQL only.
+kills one: then a row may be sent twice, never lost). Here each command runs one process
+(``[worker] processes = 1``); tests/test_processes.py runs ``coopub serve`` with several worker
+processes on both databases, SQLite included.
 """
 
 from __future__ import annotations
@@ -162,6 +163,8 @@ def _write_config(directory: Path, database_url: str) -> Path:
         'secret_key = "workers-test"\n'
         "[database]\n"
         f"url = {json.dumps(database_url)}\n"
+        "[worker]\n"
+        "processes = 1\n"  # two `coopub worker` of one process each
         "[federation]\n"
         "allow_private_addresses = true\n"
         "worker_poll_seconds = 0.1\n"

@@ -146,6 +146,7 @@ def write_config(
     path.write_text(
         f'[instance]\ndomain = "{domain}"\nsecret_key = "crash-test"\n'
         f"[database]\nurl = {json.dumps(database_url)}\n"
+        "[worker]\nprocesses = 1\n"  # each `coopub worker` one process: the one killed
         f"[federation]\nallow_private_addresses = true\n{settings}"
     )
     return path

@@ -90,7 +90,11 @@ class Instance:
             f"Instance {name}",
         )
         assert result.returncode == 0, result.stderr
+        # one web process running the worker, as before [server] web_processes: the served
+        # tests start many instances on a machine of a few cores (tests/test_processes.py: more)
         text = instance.config_path.read_text()
+        text = text.replace("# web_processes = 2\n", "web_processes = 1\n")
+        text = text.replace("# processes = 2\n", "processes = 1\n")
         for key, value in {"worker_poll_seconds": 0.1, **federation}.items():
             text = set_setting(text, "federation", key, value)
         for key, value in (listing or {}).items():
