@@ -85,14 +85,19 @@ def sign_request(
     key_id: str,
     private_key_pem: str,
     now: datetime | None = None,
+    digest: str | None = None,
+    key: rsa.RSAPrivateKey | None = None,
 ) -> dict[str, str]:
     """Sign an outgoing request the way Mastodon does and return every header to send.
 
     Host, Date and (with a body) Digest are always recomputed from ``url``, ``now`` and ``body``
-    so the signed values cannot drift from what goes on the wire. Raises ``Malformed`` for a URL
-    or key we cannot use (both come from stored or remote data, not from the caller's code).
+    so the signed values cannot drift from what goes on the wire; only the digest may be given
+    (``digest_header(body)``, computed once for a body sent to many inboxes). The key is parsed
+    once per PEM (``load_private_key``), or given already parsed as ``key``. Raises
+    ``Malformed`` for a URL or key we cannot use (both come from stored or remote data, not from
+    the caller's code).
     """
-    key = _load_private_key(private_key_pem)
+    key = key or load_private_key(private_key_pem)
     _, authority, path, query = split_target(url, Malformed)
     replaced = {"host", "date", "digest", "signature"}
     out = {name: value for name, value in headers.items() if name.lower() not in replaced}
@@ -100,7 +105,7 @@ def sign_request(
     out["Date"] = http_date(now)
     covered = ["(request-target)", "host", "date"]
     if body is not None:
-        out["Digest"] = digest_header(body)
+        out["Digest"] = digest or digest_header(body)
         covered.append("digest")
     target = path + (f"?{query}" if query is not None else "")
     values = {
@@ -219,7 +224,7 @@ def _check_content_digest(headers: Mapping[str, str], body: bytes) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
+def load_private_key(pem: str) -> rsa.RSAPrivateKey:
     """Our own keys, parsed once: loading a PEM validates the RSA key, ~60 ms of CPU each time."""
     try:
         key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)

@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from activitypub.urls import PUBLIC
-from activitypub.wire import AS2_CONTEXT
 from federation.context import Federation, SiteInfo
 from federation.delivery import deliver_due, host_answered, publish
 from federation.settings import FederationSettings
@@ -29,6 +27,7 @@ from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState, Host
 from models.errors import SignatureInvalid
 from tests.conftest import TEST_DOMAIN
+from tests.rig.notes import create_note
 from tests.rig.remote import RemoteServer, Reply, closed_port
 
 AS2 = "application/activity+json"
@@ -38,28 +37,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _create_note(fed: Federation, actor: LocalActor, text: str = "Vélo à prêter") -> dict[str, Any]:
-    activity_id = fed.urls.new_activity_id()
-    return {
-        "@context": AS2_CONTEXT,
-        "id": activity_id,
-        "type": "Create",
-        "actor": fed.urls.actor(actor),
-        "object": {
-            "id": activity_id + "/note",
-            "type": "Note",
-            "attributedTo": fed.urls.actor(actor),
-            "content": text,
-            "to": [PUBLIC],
-        },
-        "to": [PUBLIC],
-    }
-
-
 async def _publish(
     fed: Federation, actor: LocalActor, inboxes: Iterable[str]
 ) -> tuple[Activity, dict[str, Any]]:
-    payload = _create_note(fed, actor)
+    payload = create_note(fed, actor)
     return await publish(fed, actor, payload, inboxes), payload
 
 
