@@ -16,6 +16,7 @@ from typing import Any
 from pyld import jsonld
 from pyld.jsonld import JsonLdError
 
+from activitypub.jsonld_fast import fast_compact, known_context, processed
 from activitypub.wire import reading
 from models.errors import Malformed
 
@@ -47,10 +48,16 @@ def bundled(filename: str) -> dict[str, Any]:
     return document
 
 
+KNOWN_URLS = frozenset(BUNDLED)
+"""Context URLs whose terms the fast path may read (``activitypub/jsonld_fast.py``)."""
+
+
 def _loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
     filename = BUNDLED.get(url.split("#")[0].rstrip("/"))
     document = bundled(filename) if filename else {"@context": {}}
-    return {"contextUrl": None, "documentUrl": url, "document": document}
+    # "static": pyld keeps the resolved context in its shared cache (without a tag it loads and
+    # processes the context again for every document)
+    return {"contextUrl": None, "documentUrl": url, "document": document, "tag": "static"}
 
 
 def offer_context() -> list[Any]:
@@ -66,7 +73,24 @@ def offer_context() -> list[Any]:
 
 
 def compact(document: dict[str, Any], context: list[Any] | None = None) -> dict[str, Any]:
-    """Expand ``document`` with the bundled contexts, then compact it against ours."""
+    """``document`` compacted against ours: read directly when its context is a known one
+    whose terms mean what ours mean (``jsonld_fast``), else expanded and compacted by pyld."""
+    context = context or offer_context()
+    doc_context = document.get("@context", AS2)  # Gancio and others send none: assume AS2
+    try:
+        if known_context(doc_context, KNOWN_URLS):
+            found = fast_compact(
+                document, processed(doc_context, _loader), processed(context, _loader)
+            )
+            if found is not None:
+                return found
+    except JsonLdError as exc:
+        raise Malformed(f"invalid JSON-LD: {str(exc)[:300]}") from exc
+    return pyld_compact(document, context)
+
+
+def pyld_compact(document: dict[str, Any], context: list[Any] | None = None) -> dict[str, Any]:
+    """Expand ``document`` with the bundled contexts, then compact it against ours (pyld)."""
     context = context or offer_context()
     doc = dict(document)
     doc.setdefault("@context", AS2)  # Gancio and others send no @context: assume AS2

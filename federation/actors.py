@@ -73,11 +73,18 @@ async def fetch_actor(fed: Federation, uri: str, *, refresh: bool = False) -> Re
     return await save_actor_document(doc.raw)
 
 
+async def known_key_owner(key_id: str) -> RemoteActor | None:
+    """The stored actor owning ``key_id``, or None (one read, no fetch). Read from the
+    database on every request, not kept in memory: a suspension or a refetched key, made by any
+    process, applies at once."""
+    return await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
+
+
 async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> RemoteActor:
     """The actor owning ``key_id`` (Mastodon ``…#main-key``, GoToSocial ``…/main-key``, or a
     standalone key document with an ``owner``)."""
     if not refresh:
-        cached = await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
+        cached = await known_key_owner(key_id)
         if cached:
             return cached
     doc = await _fetch_document(fed, urldefrag(key_id).url)

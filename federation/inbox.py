@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
 from activitypub.apobject import APObject, oversized_ids
 from activitypub.json_body import load_json
 from activitypub.urls import host_of
-from federation.actors import actor_for_key
+from federation.actors import actor_for_key, known_key_owner
 from federation.blocks import ActorSuspended, check_actor, check_uri, is_suspended
 from federation.context import Federation, Handler
 from federation.delivery import host_answered
@@ -72,17 +75,33 @@ def _check_signature(
 
 
 async def verify_request(
-    fed: Federation, method: str, target_uri: str, headers: Mapping[str, str], body: bytes | None
+    fed: Federation,
+    method: str,
+    target_uri: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    *,
+    actor_id: str | None = None,
 ) -> RemoteActor:
     """The remote actor who signed this request; refetches its key once if the check fails.
     A key on a suspended domain is refused (``DomainSuspended``, 403) before any fetch, a
-    suspended account's signature (``ActorSuspended``, 403) once known."""
+    suspended account's signature (``ActorSuspended``, 403) once known; so is a request for
+    ``actor_id`` (the activity's actor) when that account is suspended, before any fetch.
+
+    The common case is one read: the stored owner of the key, whose row also says whether it
+    is suspended (the account check costs no query of its own)."""
     parsed = parse_signature(method, target_uri, headers)
     await check_uri(parsed.key_id)
-    try:
-        signer = await actor_for_key(fed, parsed.key_id)
-    except CoopubError as exc:
-        raise SignatureInvalid(f"cannot get key {parsed.key_id}: {exc}") from exc
+    signer = await known_key_owner(parsed.key_id)
+    if signer is not None and signer.ap_id == actor_id and signer.suspended_at is not None:
+        raise ActorSuspended(f"actor suspended: {actor_id}")
+    if signer is None or signer.ap_id != actor_id:
+        await check_actor(actor_id)  # not known by this key: the account's own row says
+    if signer is None:
+        try:
+            signer = await actor_for_key(fed, parsed.key_id)
+        except CoopubError as exc:
+            raise SignatureInvalid(f"cannot get key {parsed.key_id}: {exc}") from exc
     try:
         _check_signature(parsed, signer, headers, body, fed)
     except KeyMismatch as first:
@@ -103,9 +122,10 @@ async def verify_incoming(
 ) -> Incoming:
     activity = parse_activity(body)
     await check_uri(activity.actor_id)  # a suspended domain: 403 before any key fetch
-    await check_actor(activity.actor_id)  # a suspended account: the same
-    try:
-        signer = await verify_request(fed, method, target_uri, headers, body)
+    try:  # a suspended account: the same (checked with the key's owner, see verify_request)
+        signer = await verify_request(
+            fed, method, target_uri, headers, body, actor_id=activity.actor_id
+        )
     except SignatureInvalid:
         if activity.is_a("Delete") and activity.actor_id == activity.object_id:
             known = await RemoteActor.get_or_none(ap_id=activity.actor_id or "")
@@ -119,8 +139,27 @@ async def verify_incoming(
         )
     if activity.id and host_of(activity.id) != host_of(signer.ap_id):
         raise SignatureInvalid(f"activity id {activity.id} is not on the actor's host")
-    await host_answered(signer.domain, fed)
+    await _host_answered(signer.domain, fed)
     return Incoming(activity, signer)
+
+
+HOST_CHECK_SECONDS = 60.0
+"""How often one process tells the delivery side that a host which keeps sending is reachable
+(``delivery.host_answered``: a read, and a write when it was failing)."""
+
+_host_checked: dict[str, float] = {}
+
+
+async def _host_answered(domain: str, fed: Federation) -> None:
+    """``host_answered`` at most once per host per minute and process: every request from a
+    busy host would otherwise cost a query, and what it does changes at most once."""
+    now = time.monotonic()
+    if now - _host_checked.get(domain, -math.inf) < HOST_CHECK_SECONDS:
+        return
+    await host_answered(domain, fed)
+    if len(_host_checked) > 10_000:
+        _host_checked.clear()
+    _host_checked[domain] = now
 
 
 async def store_incoming(
@@ -154,9 +193,12 @@ SAME_ORIGIN_OBJECT = frozenset({"Create", "Update", "Delete"})
 """Types whose object must live on the signer's host (no acting on another server's objects)."""
 
 
-async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
+async def dispatch(
+    fed: Federation, item: InboxItem, signers: dict[str, RemoteActor | None] | None = None
+) -> InboxState:
     """Run the handler registered for the activity's type (``fed.handlers``, filled by the
-    services from above); raises what the handler raises."""
+    services from above); raises what the handler raises. ``signers`` holds the batch's
+    signers read at once (``process_due``); absent ones are read here."""
     act = APObject(item.payload)
     handler: Handler | None = next((fed.handlers[t] for t in act.types if t in fed.handlers), None)
     if handler is None:
@@ -168,7 +210,10 @@ async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
     if await is_suspended(host_of(item.actor_uri)):
         log.info("activity of a suspended domain", extra={"activity": item.activity_id})
         return InboxState.IGNORED  # received before the suspension
-    signer = await RemoteActor.get_or_none(ap_id=item.actor_uri)
+    if signers is not None and item.actor_uri in signers:
+        signer = signers[item.actor_uri]
+    else:
+        signer = await RemoteActor.get_or_none(ap_id=item.actor_uri)
     if signer is None:
         return InboxState.IGNORED  # deleted meanwhile
     if signer.suspended_at is not None:
@@ -180,16 +225,30 @@ async def dispatch(fed: Federation, item: InboxItem) -> InboxState:
 
 STATE_OF = {Outcome.IGNORE: InboxState.IGNORED, Outcome.FAIL: InboxState.FAILED}
 
+ACTOR_CHANGING = frozenset({"Delete", "Update", "Move", "Block", "Flag"})
+"""Types whose handling may change or remove the signer's row: the batch reads it again."""
 
-async def process_one(fed: Federation, item: InboxItem) -> None:
-    """Dispatch one item and record its outcome (federation/outcome.py: retry, ignore, fail)."""
-    attempts = item.attempts + 1
-    retry_at = None
+
+@dataclass(frozen=True)
+class _Result:
+    state: InboxState
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+async def _outcome(
+    fed: Federation, item: InboxItem, signers: dict[str, RemoteActor | None] | None
+) -> _Result:
+    """Dispatch one item; what its row should become (federation/outcome.py: retry, ignore,
+    fail)."""
     try:
-        state, error = await dispatch(fed, item), None
+        return _Result(await dispatch(fed, item, signers))
     except Exception as exc:  # every failure is classified by the one outcome policy
-        outcome, error = outcome_of(exc), str(exc) or repr(exc)
+        attempts = item.attempts + 1
+        outcome = outcome_of(exc)
+        error: str | None = str(exc) or repr(exc)
         extra = {"activity": item.activity_id, "outcome": outcome.value, "reason": error}
+        retry_at = None
         if outcome is Outcome.RETRY:
             retry_at = next_attempt(attempts, item.received_at, fed.settings)
         state = InboxState.PENDING if retry_at else STATE_OF.get(outcome, InboxState.FAILED)
@@ -199,19 +258,61 @@ async def process_one(fed: Federation, item: InboxItem) -> None:
             log.info("activity not processed", extra=extra)  # one line, no traceback
         else:  # an unforeseen error, the first time: its traceback is worth having
             log.error("activity not processed", extra=extra, exc_info=exc)
-    await InboxItem.filter(id=item.id).update(
-        state=state,
-        attempts=attempts,
-        error=error,
-        locked_until=None,
-        next_attempt_at=retry_at or datetime.now(UTC),
-    )
+        return _Result(state, error, retry_at)
+
+
+async def _record(items: list[tuple[InboxItem, _Result]]) -> None:
+    """Outcomes in one ``UPDATE`` per final state (done, ignored without error); a retry or a
+    failure, rare, has a row of its own (its error and next attempt)."""
+    now = datetime.now(UTC)
+    plain: dict[InboxState, list[int]] = {}
+    for item, result in items:
+        if result.error is None and result.retry_at is None:
+            plain.setdefault(result.state, []).append(item.id)
+            continue
+        await InboxItem.filter(id=item.id).update(
+            state=result.state,
+            attempts=item.attempts + 1,
+            error=result.error,
+            locked_until=None,
+            next_attempt_at=result.retry_at or now,
+        )
+    for state, ids in plain.items():
+        await InboxItem.filter(id__in=ids).update(
+            state=state,
+            attempts=F("attempts") + 1,
+            error=None,
+            locked_until=None,
+            next_attempt_at=now,
+        )
+
+
+async def process_one(fed: Federation, item: InboxItem) -> None:
+    """Dispatch one item and record its outcome (federation/outcome.py: retry, ignore, fail)."""
+    await _record([(item, await _outcome(fed, item, None))])
+
+
+RECORD_EVERY = 50
+"""Outcomes written together at most this many at a time (a batch killed midway redoes at
+most these; receivers of what they cause dedupe by id)."""
 
 
 async def process_due(fed: Federation) -> int:
     """Process one batch of due inbox items (their lease renewed meanwhile); returns how many
-    were handled."""
+    were handled. The batch's signers are read in one query, the outcomes written in one
+    statement per state."""
     async with claimed(InboxItem, InboxState.PENDING, fed.settings) as items:
+        uris = {item.actor_uri for item in items}
+        signers: dict[str, RemoteActor | None] = dict.fromkeys(uris)
+        for actor in await RemoteActor.filter(ap_id__in=list(uris)) if uris else []:
+            signers[actor.ap_id] = actor
+        done: list[tuple[InboxItem, _Result]] = []
         for item in items:
-            await process_one(fed, item)
+            done.append((item, await _outcome(fed, item, signers)))
+            if item.type in ACTOR_CHANGING:
+                signers.pop(item.actor_uri, None)  # read again for its next item
+            if len(done) >= RECORD_EVERY:
+                await _record(done)
+                done = []
+        await _record(done)
     return len(items)

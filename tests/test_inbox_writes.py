@@ -1,0 +1,102 @@
+"""What one inbox POST writes: from a known signer on a reachable host, only its inbox row (no
+``UPDATE host``, no actor row touched); and a batch of items records its outcomes together."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from tortoise import connections
+
+from federation.context import Federation
+from federation.inbox import process_due
+from models.activities import InboxItem, InboxState
+from models.actors import RemoteActor
+from models.delivery import Host
+from tests.conftest import TEST_DOMAIN
+from tests.rig.canned import keypair, offline, post_signed, remote_actor
+
+BASE = f"https://{TEST_DOMAIN}"
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+
+@pytest.fixture(autouse=True)
+async def sent(fed: Federation) -> AsyncIterator[list[httpx.Request]]:
+    yield await offline(fed)
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement the default connection runs meanwhile (the real connection, its
+    methods wrapped to note the query first)."""
+    conn = connections.get("default")
+    seen: list[str] = []
+    names = ("execute_insert", "execute_query", "execute_query_dict", "execute_many")
+    originals = {name: getattr(conn, name) for name in names}
+
+    def noting(original: Any) -> Any:
+        async def run(query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(str(query))
+            return await original(query, *args, **kwargs)
+
+        return run
+
+    for name, original in originals.items():
+        setattr(conn, name, noting(original))
+    try:
+        yield seen
+    finally:
+        for name in names:
+            delattr(conn, name)  # the class's own methods again
+
+
+def follow(actor: RemoteActor, n: int) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.ap_id}/follows/{n}",
+        "type": "Follow",
+        "actor": actor.ap_id,
+        "object": f"{BASE}/c/velos",
+    }
+
+
+async def test_a_post_from_a_known_reachable_host_writes_only_its_inbox_row(
+    fed: Federation, client: httpx.AsyncClient
+) -> None:
+    zoe, pem = await remote_actor("zoe", key=keypair("a"))
+    assert zoe.key_id
+    await Host.create(domain=zoe.domain, last_success_at=datetime.now(UTC) - timedelta(hours=1))
+    first = await post_signed(client, f"{BASE}/inbox", follow(zoe, 0), zoe.key_id, pem)
+    assert first.status_code == 202, first.text
+    for n in range(1, 4):
+        with statements() as seen:
+            r = await post_signed(client, f"{BASE}/inbox", follow(zoe, n), zoe.key_id, pem)
+        assert r.status_code == 202, r.text
+        writes = [q for q in seen if WRITE.match(q)]
+        assert len(writes) == 1 and "inbox_item" in writes[0], writes
+        assert len(seen) == 2, seen  # the key's owner, then the row
+    assert await InboxItem.all().count() == 4
+
+
+async def test_a_batch_records_its_outcomes_in_one_statement_per_state(
+    fed: Federation, client: httpx.AsyncClient
+) -> None:
+    zoe, pem = await remote_actor("zoe", key=keypair("a"))
+    assert zoe.key_id
+    for n in range(6):
+        activity = {**follow(zoe, n), "type": "Listen"} if n % 2 else follow(zoe, n)
+        r = await post_signed(client, f"{BASE}/inbox", activity, zoe.key_id, pem)
+        assert r.status_code == 202, r.text
+    with statements() as seen:
+        assert await process_due(fed) == 6
+    outcomes = [q for q in seen if q.lstrip().upper().startswith("UPDATE") and "inbox_item" in q]
+    states = {i.state for i in await InboxItem.all()}
+    claim_and_outcomes = 1 + len(states)  # the claim's UPDATE, then one per final state
+    assert len(outcomes) <= claim_and_outcomes, outcomes
+    assert InboxState.IGNORED in states  # "Listen" has no handler
+    assert all(i.attempts == 1 for i in await InboxItem.all())
