@@ -29,8 +29,6 @@ _STRING = re.compile(rb'"[^"]*"')
 _NOT_BRACKET = bytes(i for i in range(256) if i not in b"[]{}")
 _OPENING = frozenset(b"[{")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_NUL_ESCAPE = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
-"""``\\u0000`` as an escape, not as the text ``\\\\u0000`` (an escaped backslash before it)."""
 NUL_MESSAGE = N_("Text may not contain NUL characters")
 """The refusal of NUL wherever text comes in (JSON, forms, URLs): one message, one msgid."""
 
@@ -42,8 +40,12 @@ class _NotFinite(ValueError):
 def nesting_depth_within(body: bytes, limit: int) -> bool:
     """Whether no array or object in ``body`` (UTF-8 JSON) is nested more than ``limit`` deep.
 
-    Escapes are dropped, then strings, so only structural brackets remain; counting stops at
-    the first level past ``limit``. Not a validation: the parser still refuses bad JSON."""
+    A body with no more than ``limit`` opening brackets in all (most activities) cannot be
+    deeper: two counts, no pass of our own. Otherwise escapes are dropped, then strings, so
+    only structural brackets remain; counting stops at the first level past ``limit``. Not a
+    validation: the parser still refuses bad JSON."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return True
     brackets = _STRING.sub(b"", _ESCAPE.sub(b"", body)).translate(None, _NOT_BRACKET)
     depth = 0
     for byte in brackets:
@@ -85,11 +87,29 @@ def load_json(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
         raise Malformed(f"not a finite number: {exc}", "Numbers must be finite") from exc
     except ValueError as exc:  # includes ints past Python's 4,300 digits
         raise Malformed(f"invalid JSON: {exc}", "The body is not valid JSON") from exc
-    if _NUL_ESCAPE.search(text):
+    if "\\u" not in text:  # neither check below can find anything: one search, not two
+        return value
+    if has_nul_escape(text):
         raise Malformed("NUL in a JSON string", NUL_MESSAGE)
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         raise Malformed("lone surrogate in a JSON string", "Text is not valid Unicode")
     return value
+
+
+def has_nul_escape(text: str) -> bool:
+    """Whether ``text`` holds ``\\u0000`` as an escape, not as the text ``\\\\u0000`` (an
+    escaped backslash before it): an even number of backslashes before its own. The literal is
+    found, then the backslashes before it counted (each at most once): the regular expression
+    this replaces, tried at every position, took ten times as long."""
+    at = text.find("\\u0000")
+    while at != -1:
+        before = at
+        while before and text[before - 1] == "\\":
+            before -= 1
+        if (at - before) % 2 == 0:
+            return True
+        at = text.find("\\u0000", at + 1)
+    return False
 
 
 def _encodable(value: Any) -> bool:

@@ -7,6 +7,7 @@ public feed lists its open offers and public announcements only."""
 
 from __future__ import annotations
 
+import random
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from federation.context import Federation
 from federation.inbox import process_due
 from federation.services import alerts, posting
 from federation.services.offers import create_offer, set_status
-from federation.services.search import parse_search
+from federation.services.search import offer_matches, parse_search
 from instance.access import loggable_path
 from instance.atom import Entry, Feed, atom_bytes
 from models.actors import LocalActor, RemoteActor
@@ -360,3 +361,53 @@ def test_every_string_of_the_alert_pages_is_in_the_catalogue() -> None:
         "Saved search deleted.",
     }
     assert len(used) > 25 and sorted(used - known) == []
+
+
+async def test_many_saved_searches_match_as_each_one_alone(
+    fed: Federation, alice: LocalActor, bob: LocalActor
+) -> None:
+    """Saved searches are sorted out in Python, then asked of the database in statements of
+    ``FOUND_PER_STATEMENT``: for every offer, the searches recorded are exactly those
+    ``search.offer_matches`` (the search's rule, one saved search at a time) finds, the
+    author's own aside. More searches than one statement holds, every criterion mixed."""
+    rng = random.Random(14)
+    start = datetime.fromisoformat(samples.ride()["starts_at"])
+    places = [None, (45.7578, 4.8320, 20.0), (47.2184, -1.5536, 5.0), (44.75, 5.37, 30.0)]
+    dates = [None, (start - timedelta(days=1), None), (None, start - timedelta(days=1))]
+    dates += [(start + timedelta(days=2), start + timedelta(days=9))]
+    now = datetime.now(UTC)
+    searches = []
+    for n in range(alerts.FOUND_PER_STATEMENT + 25):
+        place = rng.choice(places)
+        date_from, date_to = rng.choice(dates) or (None, None)
+        searches.append(
+            await SavedSearch.create(
+                member_id=(alice if n % 3 else bob).id,
+                kind=rng.choice([None, "ride", "stay", "delivery_job"]),
+                purpose=rng.choice([None, "offer", "request"]),
+                latitude=place[0] if place else None,
+                longitude=place[1] if place else None,
+                radius_km=place[2] if place else 25.0,
+                date_from=date_from,
+                date_to=date_to,
+                min_quantity=rng.choice([None, None, 1, 3, 4]),
+                text=rng.choice([None, None, "lyon", "Grenoble", "Drôme", "zzz", "%"]),
+                created_at=now,
+            )
+        )
+    bodies = [samples.ride(), samples.stay(), samples.delivery_job(), nantes_ride()]
+    for body in bodies:
+        offer = await create_offer(fed, bob, body)
+        recorded = {m.search_id for m in await AlertMatch.filter(offer_id=offer.id)}
+        expected = {
+            s.id
+            for s in searches
+            if s.member_id != bob.id and await offer_matches(offer, alerts.params_of(s))
+        }
+        assert recorded == expected, body["title"]
+    assert await AlertMatch.all().count() > 0
+    assert await alerts.match_offer(offer) == 0  # recorded once: nothing new, nothing twice
+    assert {m.search_id for m in await AlertMatch.filter(offer_id=offer.id)} == expected
+    await AlertMatch.filter(offer_id=offer.id, search_id=min(expected)).delete()
+    assert await alerts.match_offer(offer) == 1
+    assert await AlertMatch.filter(offer_id=offer.id).count() == len(expected)

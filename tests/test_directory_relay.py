@@ -26,7 +26,8 @@ from federation.services.directory import (
     relay_held,
     send_earlier_offers,
 )
-from federation.services.offers import create_offer, on_announce, on_create, set_status
+from federation.services.offers import create_offer, on_announce, set_status
+from federation.services.offers_inbox import on_create
 from federation.settings import DirectorySettings
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from activitypub.json_body import MAX_DEPTH, load_json
+from activitypub.json_body import MAX_DEPTH, has_nul_escape, load_json
 from federation.context import Federation
 from federation.inbox import process_due
 from instance.auth import create_token
@@ -32,6 +34,7 @@ from tests.rig.canned import keypair, offline, post_signed, remote_actor
 
 BASE = f"https://{TEST_DOMAIN}"
 EXPECTED = Path(__file__).parent / "expected"
+FIXTURES = Path(__file__).parent / "fixtures"
 DEEP = b"[" * 100_000 + b"]" * 100_000
 DEEP_SMALL = b"[" * 30_000 + b"]" * 30_000
 """Within the API's 64 KiB bodies."""
@@ -134,6 +137,10 @@ async def process_and_check(
         (b'["\\ud800"]', "Unicode"),
         (b'{"\\udc00x": 1}', "Unicode"),
         (b'["\\u0000"]', "NUL"),
+        (b'["\\\\\\u0000"]', "NUL"),  # an escaped backslash, then NUL
+        (b'{"\\u00e9\\\\u0000": "\\u00e9\\u0000"}', "NUL"),  # after other escapes
+        (b'{"\\u0000": 1}', "NUL"),  # in a key
+        (b'[{"a": "[[[[{{{{"}' + b",[" * MAX_DEPTH + b"]" * MAX_DEPTH + b"]", "nested"),
         (b"[NaN]", "finite"),
         (b"[-Infinity]", "finite"),
         (b"[1e400]", "finite"),
@@ -159,6 +166,29 @@ def test_json_reader_accepts() -> None:
     ]
     assert load_json("\ufeff{}".encode()) == {}
     assert load_json(b"[" + b"9" * 400 + b"]") == [int("9" * 400)]  # the schema decides
+    brackets = b'"' + b"[{" * MAX_DEPTH + b'"'  # more brackets than the limit, in a string
+    assert load_json(b"[" * (MAX_DEPTH - 1) + brackets + b"]" * (MAX_DEPTH - 1)) is not None
+    assert load_json(b'["\\\\u0000", "\\u00e9"]') == ["\\u0000", "é"]
+
+
+NUL_PATTERN = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
+"""``\\u0000`` as an escape: the regular expression the reader used before finding it by hand."""
+
+
+def test_the_nul_escape_is_found_as_the_pattern_finds_it() -> None:
+    rng = random.Random(14)
+    texts = ["", "\\u0000", "\\\\u0000", "\\\\\\u0000", "a\\u0000", "\\u00000"]
+    texts += ["".join(rng.choice('\\u0a"') for _ in range(rng.randint(1, 30))) for _ in range(5000)]
+    for text in texts:
+        assert has_nul_escape(text) == bool(NUL_PATTERN.search(text)), text
+
+
+@pytest.mark.parametrize(
+    "path", sorted([*FIXTURES.rglob("*.json"), *EXPECTED.rglob("*.json")]), ids=lambda p: p.name
+)
+def test_the_reader_reads_fixtures_as_json_does(path: Path) -> None:
+    body = path.read_bytes()
+    assert load_json(body) == json.loads(body)
 
 
 # --- over HTTP ---------------------------------------------------------------------------------

@@ -14,10 +14,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Case, Q, Subquery, When
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
-from federation.services.search import VISIBLE, SearchParams, area_of, offer_matches
+from federation.services.search import VISIBLE, SearchParams, area_of, narrowed
 from models.actors import LocalActor
 from models.alerts import AlertMatch, SavedSearch
 from models.errors import Conflict, Malformed, NotFound
@@ -109,7 +114,11 @@ def params_of(search: SavedSearch) -> SearchParams:
 
 async def match_offer(offer: Offer) -> int:
     """Record each saved search that finds ``offer``, once per search; how many are new. Only
-    an open offer matches, and never one of the member's own."""
+    an open offer matches, and never one of the member's own.
+
+    The search's rules are ``search.narrowed`` (and its tests made in Python): here the tests
+    in Python come first for every saved search, and those that pass are asked of the database
+    in one statement (``_found``), not one query per saved search."""
     if offer.status != OfferStatus.OPEN:
         return 0
     candidates = SavedSearch.filter(
@@ -119,19 +128,94 @@ async def match_offer(offer: Offer) -> int:
     )
     if offer.author_id is not None:
         candidates = candidates.exclude(member_id=offer.author_id)
-    new = 0
+    asked: list[tuple[SavedSearch, QuerySet[Offer]]] = []
     for search in await candidates:
-        if not await offer_matches(offer, params_of(search)):
+        if _cannot_match(offer, search):
             continue
-        _, created = await AlertMatch.get_or_create(
-            search_id=search.id,
-            offer_id=offer.id,
-            defaults={"member_id": search.member_id, "matched_at": datetime.now(UTC)},
-        )
-        new += int(created)
+        params = params_of(search)
+        query, keeps = narrowed(Offer.filter(id=offer.id), params)
+        area = await area_of(params)
+        if area is not None:
+            keeps.append(area.contains)
+        if all(keep(offer) for keep in keeps):
+            asked.append((search, query))
+    new = await _record(offer, await _found(offer, asked))
     if new:
         log.info("offer matched saved searches", extra={"offer": offer.ap_id, "matches": new})
     return new
+
+
+async def _record(offer: Offer, found: list[SavedSearch]) -> int:
+    """One ``AlertMatch`` per search of ``found`` (those recorded already kept as they are);
+    how many are new. Two statements (the ones recorded, then the others inserted at once);
+    if another process records one meanwhile, row by row as ``get_or_create`` does."""
+    if not found:
+        return 0
+    ids = [search.id for search in found]
+    recorded: set[Any] = set(
+        await AlertMatch.filter(offer_id=offer.id, search_id__in=ids).values_list(
+            "search_id", flat=True
+        )
+    )
+    missing = [search for search in found if search.id not in recorded]
+    if not missing:
+        return 0
+    now = datetime.now(UTC)
+    rows = [
+        AlertMatch(search_id=s.id, offer_id=offer.id, member_id=s.member_id, matched_at=now)
+        for s in missing
+    ]
+    try:
+        async with in_transaction():
+            await AlertMatch.bulk_create(rows)
+    except IntegrityError:
+        new = 0
+        for search in missing:
+            _, created = await AlertMatch.get_or_create(
+                search_id=search.id,
+                offer_id=offer.id,
+                defaults={"member_id": search.member_id, "matched_at": now},
+            )
+            new += int(created)
+        return new
+    return len(rows)
+
+
+def _cannot_match(offer: Offer, search: SavedSearch) -> bool:
+    """A criterion the offer fails for certain, seen without the database: another purpose,
+    fewer places than asked (an unknown number is never enough, as ``NULL >= n`` in SQL)."""
+    if search.purpose is not None and search.purpose != _value(offer.purpose):
+        return True
+    if search.min_quantity is None:
+        return False
+    return offer.quantity_available is None or offer.quantity_available < search.min_quantity
+
+
+def _value(field: Any) -> Any:
+    return field.value if isinstance(field, Enum) else field
+
+
+FOUND_PER_STATEMENT = 50
+"""Saved searches asked of the database in one statement (each a subquery with a dozen
+parameters: well within SQLite's and PostgreSQL's limits)."""
+
+
+async def _found(
+    offer: Offer, asked: list[tuple[SavedSearch, QuerySet[Offer]]]
+) -> list[SavedSearch]:
+    """The searches of ``asked`` whose query finds the offer's row: one statement, a column
+    per search (``EXISTS`` of its query), for up to ``FOUND_PER_STATEMENT`` searches."""
+    found: list[SavedSearch] = []
+    for start in range(0, len(asked), FOUND_PER_STATEMENT):
+        chunk = asked[start : start + FOUND_PER_STATEMENT]
+        columns = {
+            f"s{i}": Case(When(Q(id__in=Subquery(query.values("id"))), then="1"), default="0")
+            for i, (_, query) in enumerate(chunk)
+        }
+        rows = await Offer.filter(id=offer.id).annotate(**columns).values(*columns)
+        for row in rows:
+            found += [search for i, (search, _) in enumerate(chunk) if int(row[f"s{i}"])]
+    return found
 
 
 async def matched(offer: Offer) -> Offer:

@@ -27,12 +27,8 @@ from federation.services.bookings_inbox import (
 from federation.services.directory import directory_actor, on_join, send_earlier_offers
 from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
 from federation.services.moves import on_move
-from federation.services.offers import (
-    backfill,
-    on_create,
-    on_delete_offer,
-    on_update_offer,
-)
+from federation.services.offers import backfill
+from federation.services.offers_inbox import on_create, on_delete_offer, on_update_offer
 from federation.services.posts_inbox import (
     forget_author,
     on_announce_any,

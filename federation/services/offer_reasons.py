@@ -22,7 +22,10 @@ book it (``bookings.find_offer``), and the backfill of an actor we just followed
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from tortoise.expressions import Q
 
 from activitypub.apobject import APObject, all_ids
 from activitypub.urls import PUBLIC_ALIASES, host_of
@@ -54,11 +57,12 @@ async def followed_here(uris: Iterable[str], *, or_asked: bool = False) -> bool:
 
 
 async def _addressed_here(fed: Federation, uris: Iterable[str]) -> bool:
-    for uri in uris:
-        parsed = fed.urls.parse_actor(uri)
-        if parsed and await LocalActor.exists(kind=parsed[0], username=parsed[1], deleted_at=None):
-            return True
-    return False
+    """One query for every local actor among ``uris`` (none when no id is one of ours)."""
+    local = {parsed for uri in sorted(uris) if (parsed := fed.urls.parse_actor(uri))}
+    if not local:
+        return False
+    wanted = Q(*(Q(kind=kind, username=name) for kind, name in sorted(local)), join_type="OR")
+    return await LocalActor.filter(wanted, deleted_at=None).exists()
 
 
 async def _admitted_here(fed: Federation, signer: RemoteActor) -> bool:
@@ -73,9 +77,10 @@ async def reason_to_keep(
     """Why the offer ``signer`` pushed may be stored here (for the log), or None: drop it."""
     named = addressees(act.raw, offer)
     same_host = {u for u in named if _on_host(u, signer.domain)}
-    if await followed_here([signer.ap_id]):
+    followed = await _followed_among({signer.ap_id, *same_host})
+    if signer.ap_id in followed:
         return "author followed"
-    if await followed_here(same_host):
+    if followed & same_host:
         return "coop followed"
     if await _addressed_here(fed, named):
         return "addressed here"
@@ -93,6 +98,23 @@ async def why_pushed(
     """Why an offer ``signer`` pushed (``Create``, ``Update``) may be stored: its copy is held
     here already, or a reason above. Someone else's offer is refused (``Blocked``: the inbox
     records it failed), a stranger's dropped (``NotFound``: ignored, one log line)."""
+    return (await pushed_offer(fed, act, offer, signer)).reason
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """``why_pushed``'s answer and the row it read (``ap_id``, and the copy held here or None),
+    so that storing the offer does not read it again."""
+
+    reason: str
+    ap_id: str
+    held: Offer | None
+
+
+async def pushed_offer(
+    fed: Federation, act: APObject, offer: dict[str, Any], signer: RemoteActor
+) -> Pushed:
+    """``why_pushed``, with the ``Offer`` row it read."""
     offer_id = offer.get("id") if isinstance(offer.get("id"), str) else act.object_id
     existing = await Offer.get_or_none(ap_id=offer_id or "")
     if existing is not None and existing.author_uri != signer.ap_id:
@@ -100,7 +122,22 @@ async def why_pushed(
     reason = "held here" if existing else await reason_to_keep(fed, act, offer, signer)
     if reason is None:
         raise NotFound(f"{act.type} of {offer_id}: an offer nobody here asked for")
-    return reason
+    return Pushed(reason, offer_id or "", existing)
+
+
+async def _followed_among(uris: set[str]) -> set[str]:
+    """Which of ``uris`` a local actor follows (accepted): one query for the author and its
+    coop alike."""
+    found = (
+        await Follow.filter(
+            target_uri__in=sorted(uris),
+            state=FollowState.ACCEPTED,
+            local_follower_id__not_isnull=True,
+        )
+        .distinct()
+        .values_list("target_uri", flat=True)
+    )
+    return {str(uri) for uri in found}
 
 
 def _on_host(uri: str, domain: str) -> bool:

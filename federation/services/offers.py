@@ -5,7 +5,8 @@ coop's followers (shared inboxes first); the coop also ``Announce``s it, so that
 following the coop see it boosted. Remote offers are stored from those activities, from an
 ``Announce`` (fetched from their origin, since the announcer is not their author), and from the
 author's outbox when we first follow them (backfill); only with a reason to hold them, and only
-ever changed by their own author (``offer_reasons``).
+ever changed by their own author (``offer_reasons``); storing them, and what the inbox does
+with pushed ones, is ``offers_inbox``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from activitypub.offer_errors import OfferError, OfferRefused
 from activitypub.offer_input import parse_offer
 from activitypub.offer_model import offer_fields
 from activitypub.offer_schema import OfferDescription
-from activitypub.offers import as_to_offer_fields, is_offer_document, offer_to_as, served_offer
+from activitypub.offers import is_offer_document, offer_to_as, served_offer
 from activitypub.urls import is_uuid
 from federation.actors import fetch_actor
 from federation.collections import remote_pages
@@ -33,13 +34,14 @@ from federation.delivery import follower_inboxes, publish
 from federation.services.alerts import match_offer, matched
 from federation.services.bookings_expiry import expire_bookings
 from federation.services.bookings_offer_end import Ending, end_bookings
-from federation.services.directory import joined_inboxes, relay
+from federation.services.directory import joined_inboxes
 from federation.services.moves import check_not_moved
-from federation.services.offer_reasons import followed_here, why_pushed
+from federation.services.offer_reasons import followed_here
+from federation.services.offers_inbox import store_remote_offer
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
 from models.bookings import Booking, BookingState
-from models.errors import Blocked, CoopubError, Malformed, NotFound
+from models.errors import CoopubError, Malformed, NotFound
 from models.offers import Offer, OfferKind, OfferStatus
 
 log = logging.getLogger(__name__)
@@ -292,63 +294,6 @@ async def expire_offers(fed: Federation) -> int:
 
 
 # --- remote offers ------------------------------------------------------------------------
-
-
-async def store_remote_offer(raw: dict[str, Any], author_uri: str) -> Offer | None:
-    """Store or update a remote offer; expired ones and local ids are not stored, and an offer
-    held here is only ever changed by its own author (no takeover by a neighbour)."""
-    fields = as_to_offer_fields(raw, author_uri)
-    existing = await Offer.get_or_none(ap_id=fields["ap_id"])
-    if existing is not None and existing.local_uuid is not None:
-        raise Blocked(f"{fields['ap_id']} is a local offer")
-    if existing is not None and existing.author_uri != author_uri:
-        raise Blocked(f"{author_uri} sent an offer of {existing.author_uri}")
-    if fields["expires_at"] < datetime.now(UTC):
-        if existing is not None:
-            await existing.delete()
-        return None
-    author = await RemoteActor.get_or_none(ap_id=author_uri)
-    fields["author_name"] = (author.name or author.username) if author else ""
-    fields["coop_uri"] = None
-    if existing is not None:
-        if existing.updated_at > fields["updated_at"]:
-            return existing  # an older copy arriving late (an Announce after an Update)
-        await Offer.filter(id=existing.id).update(**fields)
-        return await matched(await Offer.get(id=existing.id))
-    return await matched(await Offer.create(**fields))
-
-
-async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
-    raw = act.object_document()
-    if raw is None or not is_offer_document(raw):
-        raise NotFound(f"Create of {act.object_id}: not an offer")
-    reason = await why_pushed(fed, act, raw, signer)
-    offer = await store_remote_offer(raw, signer.ap_id)
-    extra = {"offer": act.object_id, "stored": offer is not None, "why": reason}
-    log.info("remote offer stored", extra=extra)
-    if offer is not None:
-        await relay(fed, offer.ap_id, signer)
-
-
-async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
-    """True when the Update was about an offer (handled), False to let others try."""
-    raw = act.object_document()
-    if raw is None or not is_offer_document(raw):
-        return False
-    await why_pushed(fed, act, raw, signer)
-    stored = await store_remote_offer(raw, signer.ap_id)
-    await relay(fed, stored.ap_id if stored else str(act.object_id), signer)
-    return True
-
-
-async def on_delete_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
-    deleted = await Offer.filter(
-        ap_id=act.object_id or "", author_uri=signer.ap_id, local_uuid__isnull=True
-    ).delete()
-    if deleted:
-        log.info("remote offer deleted", extra={"offer": act.object_id})
-        await relay(fed, str(act.object_id), signer)
-    return bool(deleted)
 
 
 async def fetch_remote_offer(fed: Federation, uri: str) -> Offer | None:
