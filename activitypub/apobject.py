@@ -126,4 +126,3 @@ class APObject:
     def get_str(self, key: str) -> str | None:
         value = self.raw.get(key)
         return value if isinstance(value, str) else None
-

@@ -19,11 +19,11 @@ from activitypub.offer_schema import Moment
 from activitypub.urls import match_path
 from federation.context import Federation
 from federation.services.notifications import Who, who_did
-from federation.services.replies import counts_of, replies_of
+from federation.services.replies import reaction_counts, shown_replies
 from models.i18n import N_
 from models.notifications import Notification
 from models.offers import Offer
-from models.posts import Post
+from models.posts import Post, ReactionKind
 
 WHAT: dict[tuple[str, str], str] = {
     ("reply", "offer"): N_("replied to your offer"),
@@ -88,14 +88,15 @@ def reply_view(post: Post) -> dict[str, Any]:
 
 async def interactions_of(object_uri: str) -> dict[str, Any]:
     """What a page shows under an offer or a post (``templates/_interactions.html``): its
-    public replies, its favourites and boosts counted."""
-    counts = await counts_of(object_uri)
-    replies = [reply_view(p) for p in await replies_of(object_uri)]
+    public replies (only the columns shown), its favourites and boosts counted (one grouped
+    query; the replies are counted as listed)."""
+    counts = await reaction_counts(object_uri)
+    replies = [reply_view(p) for p in await shown_replies(object_uri)]
     return {
         "object_uri": object_uri,
         "replies": replies,
-        "likes": counts.likes,
-        "boosts": counts.boosts,
+        "likes": counts[ReactionKind.LIKE],
+        "boosts": counts[ReactionKind.BOOST],
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.core import UnknownLocaleError
 from babel.dates import format_date
@@ -20,8 +21,12 @@ from jinja2.runtime import Context
 Number = int | float | Decimal
 
 
+@lru_cache(maxsize=4096, typed=True)
 def money(amount: Number, currency: str, lang: str) -> str:
-    """``7.5, "EUR"`` → "7,50 €" (fr), "€7.50" (en); a code Babel does not know stays a code."""
+    """``7.5, "EUR"`` → "7,50 €" (fr), "€7.50" (en); a code Babel does not know stays a code.
+    Cached (Babel takes ~30 µs a call, once per result on a search page): the text depends on
+    nothing but the arguments, and equal amounts (``7.5``, ``Decimal("7.50")``) write the same,
+    rounded to the currency's digits."""
     try:
         return format_currency(amount, currency, locale=lang)
     except (UnknownCurrencyError, UnknownLocaleError, ValueError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise import connections
+
 from activitypub.collections import ordered_collection, ordered_collection_page
 from activitypub.notes import excerpt
 from activitypub.urls import path_for
@@ -63,6 +65,30 @@ async def replies_of(object_uri: str, limit: int = MAX_LISTED) -> list[Post]:
     return await query.order_by("published_at", "id").limit(limit)
 
 
+SHOWN = (
+    "id",
+    "ap_id",
+    "local_uuid",
+    "url",
+    "author_name",
+    "author_handle",
+    "author_uri",
+    "summary",
+    "content",
+    "language",
+    "published_at",
+    "attachments",
+)
+"""What a reply listed under an offer shows (``interactions_view.reply_view``): never its
+``document``, the received activity, a few kilobytes of JSON to decode per reply."""
+
+
+async def shown_replies(object_uri: str, limit: int = MAX_LISTED) -> list[Post]:
+    """``replies_of`` reading only the columns ``SHOWN`` (partial rows, never saved)."""
+    query = Post.filter(in_reply_to=object_uri, visibility__in=OPEN).only(*SHOWN)
+    return await query.order_by("published_at", "id").limit(limit)
+
+
 @dataclass(frozen=True)
 class Counts:
     likes: int
@@ -70,11 +96,23 @@ class Counts:
     replies: int
 
 
+async def reaction_counts(object_uri: str) -> dict[ReactionKind, int]:
+    """Favourites and boosts of ``object_uri`` counted in one grouped query; 0 for a kind
+    nobody used."""
+    conn = connections.get("default")
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    table = Reaction._meta.db_table
+    sql = f"SELECT kind, COUNT(*) AS n FROM {table} WHERE object_uri = {mark} GROUP BY kind"
+    _, rows = await conn.execute_query(sql, [object_uri])  # SQL written once: no query builder
+    counted = {str(row["kind"]): int(row["n"]) for row in rows}
+    return {kind: counted.get(kind.value, 0) for kind in ReactionKind}
+
+
 async def counts_of(object_uri: str) -> Counts:
-    reactions = Reaction.filter(object_uri=object_uri)
+    reactions = await reaction_counts(object_uri)
     return Counts(
-        likes=await reactions.filter(kind=ReactionKind.LIKE).count(),
-        boosts=await reactions.filter(kind=ReactionKind.BOOST).count(),
+        likes=reactions[ReactionKind.LIKE],
+        boosts=reactions[ReactionKind.BOOST],
         replies=await Post.filter(in_reply_to=object_uri, visibility__in=OPEN).count(),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 
 from babel.dates import format_datetime
 from jinja2 import Environment, pass_context
@@ -24,7 +25,11 @@ from instance.forms.labels import (
 from instance.forms.messages import translate, translate_message
 
 
+@lru_cache(maxsize=8192)
 def local_time(iso: str | None, tz_name: str | None, lang: str) -> str:
+    """An ISO date-time as a reader there reads it: "Tue 1 Dec 2026, 09:00". Cached: an
+    absolute time in a fixed pattern depends on nothing but its arguments (no "today"), and
+    Babel takes ~30 µs a call, three times per result on a search page."""
     if not iso:
         return ""
     tz = zone(tz_name) or zone("UTC")
