@@ -1,10 +1,14 @@
 """Offer search benchmark: fill a fresh database with N realistic offers, time a mix of searches.
 
-    python bench/search.py [--database-url URL] [--offers 100000] [--queries 200] [--keep]
+    python bench/search.py [--database-url URL] [--database-name NAME] [--offers 100000]
+                           [--queries 200] [--keep]
 
-Without --database-url the database is a temporary SQLite file. With a postgres:// URL, a fresh
-database named coopub_bench_<random> is created on that server and dropped at the end (unless
---keep). The schema comes from the real migrations (models.db.open_db(run_migrations=True)) and
+Without --database-url the database is a temporary SQLite file (or the file --database-name,
+refused if it exists). With a postgres:// URL, a fresh database named --database-name (default
+coopub_bench_<random>; refused if it exists) is created on that server and dropped at the end
+(unless --keep). The plans of one search of every type are printed (EXPLAIN ANALYZE on
+PostgreSQL, EXPLAIN QUERY PLAN on SQLite). The schema comes from the real migrations
+(models.db.open_db(run_migrations=True)) and
 every search goes through federation.services.search.search_offers(parse_search({...})),
 exactly as the search page and the API call it.
 
@@ -35,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tortoise import connections  # noqa: E402
+from tortoise.transactions import in_transaction  # noqa: E402
 
 from federation.services.search import parse_search, search_offers  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
@@ -313,6 +318,9 @@ def _combined_query(rng: random.Random, now: datetime) -> dict[str, str]:
     return query
 
 
+_PARIS = {"lat": "48.8566", "lon": "2.3522", "radius_km": "10"}
+
+
 def _browse_query(rng: random.Random, now: datetime) -> dict[str, str]:
     return {}
 
@@ -340,27 +348,51 @@ def query_mix(count: int, now: datetime) -> list[tuple[str, dict[str, str]]]:
 # --- measuring ---------------------------------------------------------------------------------
 
 
+def _defining(cls: type, name: str) -> type:
+    return next(c for c in cls.__mro__ if name in c.__dict__)
+
+
 class SqlSpy:
-    """Wraps the connection's execute_query: remembers the last SQL and counts fetched rows."""
+    """Wraps the client class's execute_query (the connection's and its transactions'):
+    remembers every statement with the ``SET LOCAL`` settings its transaction had, and counts
+    fetched rows."""
 
     def __init__(self) -> None:
-        self.conn = connections.get("default")
-        self.original = self.conn.execute_query
-        self.last: tuple[str, list | None] = ("", None)
+        kind = type(connections.get("default"))
+        self.query_class = _defining(kind, "execute_query")
+        self.script_class = _defining(kind, "execute_script")
+        self.original_query = self.query_class.__dict__["execute_query"]
+        self.original_script = self.script_class.__dict__["execute_script"]
+        self.settings: dict[int, list[str]] = defaultdict(list)
+        self.statements: list[tuple[str, list | None, tuple[str, ...]]] = []
         self.rows = 0
 
-    async def _execute_query(self, query: str, values: list | None = None) -> Any:
-        self.last = (query, values)
-        result = await self.original(query, values)
-        self.rows += len(result[1])
-        return result
+    async def original(self, query: str, values: list | None = None) -> Any:
+        return await self.original_query(connections.get("default"), query, values)
 
     def __enter__(self) -> SqlSpy:
-        self.conn.execute_query = self._execute_query  # type: ignore[method-assign]
+        spy = self
+
+        async def execute_query(conn: Any, query: str, values: list | None = None) -> Any:
+            spy.statements.append((query, values, tuple(spy.settings[id(conn)])))
+            result = await spy.original_query(conn, query, values)
+            spy.rows += len(result[1])
+            return result
+
+        async def execute_script(conn: Any, query: str) -> None:
+            if query.upper().startswith("SET LOCAL"):
+                spy.settings[id(conn)].append(query)
+            elif query.upper().startswith(("COMMIT", "ROLLBACK")):
+                spy.settings.pop(id(conn), None)
+            await spy.original_script(conn, query)
+
+        self.query_class.execute_query = execute_query  # type: ignore[attr-defined]
+        self.script_class.execute_script = execute_script  # type: ignore[attr-defined]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.conn.execute_query  # back to the class's method
+        self.query_class.execute_query = self.original_query  # type: ignore[attr-defined]
+        self.script_class.execute_script = self.original_script  # type: ignore[attr-defined]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -377,20 +409,31 @@ def line(name: str, times: list[float], results: list[int], rows: list[int]) -> 
     )
 
 
-async def explain(engine: str, spy: SqlSpy, query: dict[str, str]) -> None:
+async def explain(engine: str, spy: SqlSpy, name: str, query: dict[str, str]) -> None:
+    """The plan of every statement one search runs (index candidates, then the page), under
+    the settings its transaction had."""
+    spy.statements = []
     await search_offers(parse_search(query))
-    sql, values = spy.last
-    print(f"\nQuery plan of a near-point search {query}:")
-    print(f"  SQL: {sql}")
-    with_values = list(values or [])
-    if engine == "SQLite":
-        _, rows = await spy.original(f"EXPLAIN QUERY PLAN {sql}", with_values)
-        for row in rows:
-            print(f"  {dict(row)['detail']}")
-    else:
-        _, rows = await spy.original(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", with_values)
-        for row in rows:
-            print(f"  {next(iter(dict(row).values()))}")
+    print(f"\nQuery plans of a search of type {name!r} {query}:")
+    for sql, values, settings in spy.statements:
+        if "offer" not in sql or not sql.lstrip().upper().startswith(("SELECT", "(SELECT")):
+            continue  # the moderation look-ups: tiny tables
+        print(f"  SQL: {sql[:600]}{' …' if len(sql) > 600 else ''}")
+        for setting in settings:
+            print(f"  ({setting})")
+        with_values = list(values or [])
+        async with in_transaction() as conn:
+            for setting in settings:
+                await spy.original_script(conn, setting)
+            if engine == "SQLite":
+                _, rows = await spy.original_query(conn, f"EXPLAIN QUERY PLAN {sql}", with_values)
+                for row in rows:
+                    print(f"    {dict(row)['detail']}")
+            else:
+                plan = f"EXPLAIN (ANALYZE, BUFFERS) {sql}"
+                _, rows = await spy.original_query(conn, plan, with_values)
+                for row in rows:
+                    print(f"    {next(iter(dict(row).values()))}")
 
 
 async def run_searches(engine: str, count: int, now: datetime) -> tuple[list[float], str]:
@@ -431,7 +474,10 @@ async def run_searches(engine: str, count: int, now: datetime) -> tuple[list[flo
             "  (results: offers returned, at most 50; rows read: rows the database sent back,"
             " all of its queries)"
         )
-        await explain(engine, spy, {"lat": "45.764", "lon": "4.8357", "radius_km": "25"})
+        plans = random.Random(SEED + 3)
+        for name, build in QUERY_TYPES.items():
+            await explain(engine, spy, name, build(plans, now))
+        await explain(engine, spy, "near 10 km, dense (Paris)", _PARIS)
     return every, engine
 
 
@@ -442,12 +488,17 @@ def _admin_dsn(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(scheme="postgresql", path="/postgres"))
 
 
-async def create_pg(url: str) -> tuple[str, str]:
+class DatabaseExists(RuntimeError):
+    """--database-name names a database that exists: a bench never fills another's."""
+
+
+async def create_pg(url: str, name: str) -> tuple[str, str]:
     import asyncpg
 
-    name = f"coopub_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(_admin_dsn(url))
     try:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            raise DatabaseExists(f"database {name} exists on {url}: choose another name")
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
@@ -464,6 +515,19 @@ async def drop_pg(url: str, name: str) -> None:
         await conn.close()
 
 
+def _new_sqlite(name: str, check: bool = True) -> Path:
+    """The SQLite file --database-name names (a path); ``DatabaseExists`` if it exists."""
+    path = Path(name).resolve()
+    if check and path.exists():
+        raise DatabaseExists(f"{path} exists: choose another --database-name")
+    return path
+
+
+def _remove_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -474,8 +538,15 @@ async def main() -> None:
     )
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--database-name",
+        default=None,
+        help="the PostgreSQL database, or the SQLite file, to create (refused if it exists);"
+        " default: coopub_bench_<random>",
+    )
     parser.add_argument("--keep", action="store_true", help="do not delete the database")
     args = parser.parse_args()
+    name = args.database_name or f"coopub_bench_{uuid.uuid4().hex[:8]}"
 
     postgres = bool(args.database_url) and args.database_url.startswith(
         ("postgres://", "postgresql://")
@@ -483,13 +554,18 @@ async def main() -> None:
     tmpdir: str | None = None
     pg_name: str | None = None
     if postgres:
-        url, pg_name = await create_pg(args.database_url)
+        if not name.replace("_", "").isalnum():
+            parser.error("--database-name: letters, digits and '_' only for PostgreSQL")
+        url, pg_name = await create_pg(args.database_url, name)
         engine = "PostgreSQL"
     elif args.database_url:
         url, engine = args.database_url, "SQLite"
+        if args.database_name:
+            parser.error("--database-name with an SQLite --database-url: give one or the other")
     else:
         tmpdir = tempfile.mkdtemp(prefix="coopub-bench-")
-        url, engine = f"sqlite://{tmpdir}/bench.sqlite3", "SQLite"
+        path = _new_sqlite(name) if args.database_name else Path(tmpdir) / "bench.sqlite3"
+        url, engine = f"sqlite://{path}", "SQLite"
     print(f"engine: {engine}   database: {url}")
     try:
         await open_db(url, run_migrations=True)
@@ -506,11 +582,12 @@ async def main() -> None:
             f" ({args.offers / seconds:,.0f} offers/s, bulk_create batches of {BATCH})"
         )
         if engine == "PostgreSQL":
-            # What autovacuum does within a minute of such a load; without statistics the
-            # planner would guess.
+            # What autovacuum does within a minute of such a load (inserts trigger it since
+            # PostgreSQL 13); without statistics the planner would guess, without the
+            # visibility map no scan would be index-only.
             started = time.perf_counter()
-            await conn.execute_script("ANALYZE offer")
-            print(f"ANALYZE offer: {time.perf_counter() - started:.1f} s")
+            await conn.execute_script("VACUUM ANALYZE offer")
+            print(f"VACUUM ANALYZE offer: {time.perf_counter() - started:.1f} s")
         # SQLite: no ANALYZE, as coopub never runs it (no sqlite_stat1 in production).
         every, _ = await run_searches(engine, args.queries, now)
         print(
@@ -525,6 +602,8 @@ async def main() -> None:
             await drop_pg(args.database_url, pg_name)
         elif tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
+            if args.database_name:
+                _remove_sqlite(_new_sqlite(name, check=False))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Offers (rides, delivery jobs, stays): local ones and the remote copies we received.
 
-Searchable facts are columns with indexes; kind-specific details are a JSON document. A stay's
+Searchable facts are columns with indexes (the spatial and text ones, on expressions or in
+virtual tables, come from migration 0015: ``federation/services/search_index.py``);
+kind-specific details are a JSON document. A stay's
 exact address lives in ``private`` and never leaves this instance except to a confirmed guest.
 """
 
@@ -82,10 +84,10 @@ class Offer(Model):
         table = "offer"
         table_description = "Offers published here or received from other instances"
         indexes = (
-            Index(fields=("kind", "status", "starts_at")),
-            Index(fields=("status", "starts_at")),
-            Index(fields=("latitude", "longitude")),
-            Index(fields=("dest_latitude", "dest_longitude")),
+            # the search's order (``starts_at, id``), within a status or over them all
+            Index(fields=("kind", "status", "starts_at", "id")),
+            Index(fields=("status", "starts_at", "id")),
+            Index(fields=("starts_at", "id")),
             Index(fields=("expires_at",)),
             Index(fields=("author_uri", "status")),
         )

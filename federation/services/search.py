@@ -1,7 +1,8 @@
 """Offer search over local and received offers: filters only, sorted by time, no hidden score.
 
-"Near a place" uses the (latitude, longitude) indexes through a bounding box, then the exact
-great-circle distance. A place name is looked up in the bundled gazetteer (``places.py``: every
+"Near a place" and a text use the spatial and text indexes (``search_index.py``) when they
+narrow the search to a few offers, else the time-ordered index; then the exact great-circle
+distance. A place name is looked up in the bundled gazetteer (``places.py``: every
 French commune and postcode, the world's cities), then among the places offers mention; no
 external geocoding service is ever called. The dispatch board (``dispatch.py``) filters by
 the same ``Area`` and reads its pages the same way (``first_matching``).
@@ -10,9 +11,9 @@ the same ``Area`` and reads its pages the same way (``first_matching``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +25,8 @@ from activitypub.offer_schedule import departs_between, stored_schedule
 from activitypub.offers import distance_km
 from federation.services.limited import hidden_offers
 from federation.services.places import find_places
+from federation.services.search_index import Box, longest_span, near_ids, text_ids
+from federation.services.search_walk import WALK, planned, walk
 from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
@@ -198,8 +201,20 @@ def narrowed(
     return query, keeps
 
 
-async def search_offers(params: SearchParams, viewer: LocalActor | None = None) -> list[Offer]:
-    """Limited domains' offers are left out, but those of authors ``viewer`` follows."""
+AREA_COLUMNS = ("latitude", "longitude", "dest_latitude", "dest_longitude")
+DATE_COLUMNS = ("starts_at", "ends_at", "expires_at", "kind", "details", "timezone")
+"""What the tests made in Python read (``Area.contains``, ``in_dates``)."""
+
+
+async def search_offers(
+    params: SearchParams,
+    viewer: LocalActor | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+) -> list[Offer]:
+    """Limited domains' offers are left out, but those of authors ``viewer`` follows. With
+    ``columns``, only those are read (and ``id`` and what the tests in Python need): a page
+    that shows a few columns does not decode every offer's ``document``."""
     query, keeps = narrowed(Offer.all(), params)
     hidden = await hidden_offers(viewer)
     if hidden is not None:
@@ -208,12 +223,68 @@ async def search_offers(params: SearchParams, viewer: LocalActor | None = None) 
     if area is not None:
         query = query.filter(area.box())
         keeps.append(area.contains)
-    ordered = query.order_by("starts_at", "id")
-    if not keeps:
-        return await ordered.offset(params.offset).limit(params.limit)
-    return await first_matching(
-        ordered, lambda offer: all(keep(offer) for keep in keeps), params.offset, params.limit
-    )
+    earliest = await _earliest_start(params)
+    if earliest is not None:
+        query = query.filter(starts_at__gte=earliest)
+    candidates = await _candidates(params, area)
+    if candidates is not None and not candidates:
+        return []
+    # The page is found reading only what ordering and the tests in Python need, then read
+    # whole (or its ``columns``): building every row a walk passes is most of its cost.
+    needed = {"id", "starts_at"}
+    if area is not None:
+        needed.update(AREA_COLUMNS)
+    if params.date_from or params.date_to:
+        needed.update(DATE_COLUMNS)
+    ordered = query.order_by("starts_at", "id").only(*sorted(needed))
+
+    def keep(offer: Offer) -> bool:
+        return all(test(offer) for test in keeps)
+
+    if candidates is not None:  # a few offers, sorted
+        ids = sorted(candidates)
+        page = await walk(ordered, keep, params.offset, params.limit, None, ids=ids)
+    else:  # dense: the time order, filtered (no sort of a whole area, of every visible offer)
+        statuses = None if params.include_closed else VISIBLE
+        async with planned(*WALK) as conn:
+            page = await walk(ordered.using_db(conn), keep, params.offset, params.limit, statuses)
+    if not page:
+        return []
+    full = Offer.filter(id__in=[offer.id for offer in page])
+    if columns is not None:
+        full = full.only(*sorted({*needed, *columns}))
+    rows = {offer.id: offer for offer in await full}
+    return [rows[offer.id] for offer in page if offer.id in rows]
+
+
+async def _earliest_start(params: SearchParams) -> datetime | None:
+    """A bound the date filter implies (``longest_span``), so that the time order is walked
+    from there, not from the oldest offer; a second and the microseconds more, so that it
+    stays below every offer it must let through, however the database compares moments."""
+    if params.date_from is None:
+        return None
+    span = await longest_span([params.kind] if params.kind else list(OfferKind))
+    if span is None:  # no offer of these kinds at all
+        return params.date_from
+    try:
+        return (params.date_from - span - timedelta(seconds=1)).replace(microsecond=0)
+    except OverflowError:  # before year 1: no bound
+        return None
+
+
+async def _candidates(params: SearchParams, area: Area | None) -> set[int] | None:
+    """The ids the spatial and text indexes allow (``search_index.py``), or None when neither
+    narrows the search to a few (no area nor text, or dense ones: walk the time order)."""
+    found: list[set[int]] = []
+    if area is not None:
+        near = await near_ids(area.bounds())
+        if near is not None:
+            found.append(near)
+    if params.text:
+        words = await text_ids(params.text)
+        if words is not None:
+            found.append(words)
+    return set.intersection(*found) if found else None
 
 
 async def offer_matches(offer: Offer, params: SearchParams) -> bool:
@@ -250,23 +321,29 @@ class Area:
     longitude: float
     radius_km: float
 
-    def box(self) -> Q:
-        """The bounding box of the circle, on the (latitude, longitude) indexes of the first
-        and of the last place: a superset of the circle, narrowed by ``contains``."""
-        lat, lon = self.latitude, self.longitude
+    def bounds(self) -> Box:
+        """The bounding box of the circle: a superset of it, narrowed by ``contains``."""
         dlat = self.radius_km / 111.0
-        dlon = self.radius_km / max(1e-6, 111.0 * math.cos(math.radians(lat)))
+        dlon = self.radius_km / max(1e-6, 111.0 * math.cos(math.radians(self.latitude)))
+        return Box(
+            self.latitude - dlat, self.latitude + dlat, self.longitude - dlon, self.longitude + dlon
+        )
+
+    def box(self) -> Q:
+        """``bounds`` as a filter on the first or the last place (the search asks it of the
+        rows the indexes name, or of every row when it walks the time order)."""
+        b = self.bounds()
         box = Q(
-            latitude__gte=lat - dlat,
-            latitude__lte=lat + dlat,
-            longitude__gte=lon - dlon,
-            longitude__lte=lon + dlon,
+            latitude__gte=b.south,
+            latitude__lte=b.north,
+            longitude__gte=b.west,
+            longitude__lte=b.east,
         )
         dest_box = Q(
-            dest_latitude__gte=lat - dlat,
-            dest_latitude__lte=lat + dlat,
-            dest_longitude__gte=lon - dlon,
-            dest_longitude__lte=lon + dlon,
+            dest_latitude__gte=b.south,
+            dest_latitude__lte=b.north,
+            dest_longitude__gte=b.west,
+            dest_longitude__lte=b.east,
         )
         return box | dest_box
 

@@ -1,0 +1,138 @@
+"""Candidate offers from the spatial and text indexes of migration 0015, at most ``CAP``.
+
+A search reads its page in time order (``starts_at, id``). Where few offers lie in the area
+(or hold the words), the index names them all and the database sorts that handful; where many
+do (a city centre holds a third of all offers), the index would name too many, and walking the
+time-ordered index with the filter finds a page in a few hundred rows. So the index is asked
+for ``CAP + 1`` ids: fewer means "these, and only these, may match"; more means "dense: walk".
+Either way the search applies the very same filter, so both paths give the same results.
+
+PostgreSQL: GiST on ``point(longitude, latitude)`` (and the destination's), read by nearness
+(``<->``) so that the scan stops after ``CAP + 1`` entries instead of collecting the whole box
+(nearness only bounds the scan: results stay in time order); pg_trgm GIN over the four text
+columns joined. SQLite: the R*Tree ``offer_place`` and the FTS5 trigram table
+``offer_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from tortoise import connections
+
+from federation.services.search_walk import planned
+
+CAP = 2000
+"""Above this many candidates, walking the time order is the faster path (see module doc)."""
+MIN_TEXT = 3
+"""Trigram indexes cannot narrow a shorter text: shorter ones walk the time order."""
+TEXT = "title || ' ' || description || ' ' || place_name || ' ' || dest_name"
+"""The indexed expression of migration 0015 (PostgreSQL), spelt exactly as there."""
+
+
+SPAN_POSTGRES = (
+    "(CASE WHEN kind = 'ride' THEN GREATEST(COALESCE(ends_at, starts_at), expires_at)"
+    " ELSE COALESCE(ends_at, starts_at) END) - starts_at"
+)
+SPAN_SQLITE = (
+    "(CASE WHEN kind = 'ride' THEN max(julianday(COALESCE(ends_at, starts_at)),"
+    " julianday(expires_at)) ELSE julianday(COALESCE(ends_at, starts_at)) END)"
+    " - julianday(starts_at)"
+)
+"""The indexed expressions ``offer_span`` of migration 0015, spelt exactly as there."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """A latitude/longitude rectangle, bounds included."""
+
+    south: float
+    north: float
+    west: float
+    east: float
+
+
+def _postgres() -> bool:
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
+async def near_ids(box: Box, cap: int | None = None) -> set[int] | None:
+    """Offers whose first or last place may lie in ``box`` (a superset), or None when more
+    than ``cap`` (default ``CAP``) entries do."""
+    cap = CAP if cap is None else cap
+    if not _postgres():
+        _, rows = await connections.get("default").execute_query(
+            "SELECT id FROM offer_place WHERE max_lat >= ? AND min_lat <= ?"
+            " AND max_lon >= ? AND min_lon <= ? LIMIT ?",
+            [box.south, box.north, box.west, box.east, cap + 1],
+        )
+        return None if len(rows) > cap else {int(r["id"]) // 2 for r in rows}
+    # Read in the index's order of nearness (KNN) within the box, the scan stops after
+    # ``cap + 1`` entries; a bitmap scan (the planner's choice, as it expects a box to hold
+    # few points) would collect the whole box first, a third of all offers in a city centre.
+    lat, lon = (box.south + box.north) / 2, (box.west + box.east) / 2
+    sql = " UNION ALL ".join(
+        f"(SELECT {part} AS part, id FROM offer"
+        f" WHERE point({x}, {y}) <@ box(point($1, $2), point($3, $4))"
+        f" ORDER BY point({x}, {y}) <-> point($5, $6) LIMIT $7)"
+        for part, x, y in ((0, "longitude", "latitude"), (1, "dest_longitude", "dest_latitude"))
+    )
+    async with planned("enable_bitmapscan = off") as conn:
+        _, rows = await conn.execute_query(
+            sql, [box.west, box.south, box.east, box.north, lon, lat, cap + 1]
+        )
+    if max(sum(1 for r in rows if r["part"] == part) for part in (0, 1)) > cap:
+        return None
+    return {int(r["id"]) for r in rows}
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def text_ids(text: str, cap: int | None = None) -> set[int] | None:
+    """Offers whose title, description, place or destination name may contain ``text``,
+    whatever its case (a superset), or None when more than ``cap`` do or ``text`` is too short
+    for the trigram indexes."""
+    cap = CAP if cap is None else cap
+    if len(text) < MIN_TEXT:
+        return None
+    conn = connections.get("default")
+    if _postgres():
+        sql = f"SELECT id FROM offer WHERE ({TEXT}) ILIKE $1 LIMIT $2"
+        _, rows = await conn.execute_query(sql, [_like(text), cap + 1])
+    else:
+        phrase = '"' + text.replace('"', '""') + '"'
+        _, rows = await conn.execute_query(
+            "SELECT rowid AS id FROM offer_text WHERE offer_text MATCH ? LIMIT ?",
+            [phrase, cap + 1],
+        )
+    if len(rows) > cap:
+        return None
+    return {int(r["id"]) for r in rows}
+
+
+async def longest_span(kinds: Sequence[str]) -> timedelta | None:
+    """The longest time, among offers of ``kinds``, from an offer's start to the last moment a
+    search by dates finds it (its end; a ride's expiry): an offer found from a date starts
+    at most that long before it, which turns the date into a range on the time order. None
+    when there is no such offer. One index look-up per kind (``offer_span``)."""
+    conn = connections.get("default")
+    postgres = _postgres()
+    spans: list[timedelta] = []
+    for kind in kinds:
+        if postgres:
+            sql = f"SELECT max({SPAN_POSTGRES}) AS span FROM offer WHERE kind = $1"
+        else:  # SQLite's max() would read every entry of the kind; the order reads one
+            sql = (
+                f"SELECT {SPAN_SQLITE} AS span FROM offer WHERE kind = ?"
+                f" ORDER BY {SPAN_SQLITE} DESC LIMIT 1"
+            )
+        _, rows = await conn.execute_query(sql, [kind])
+        span = rows[0]["span"] if rows else None
+        if span is not None:
+            spans.append(span if postgres else timedelta(days=float(span)))
+    return max(spans, default=None)

@@ -1,0 +1,212 @@
+"""The spatial and text indexes of search (migration 0015, ``search_index.py``): they follow
+every change of an offer, and a search through them finds exactly what a plain scan finds."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tortoise.expressions import Q
+
+from federation.services import search_index
+from federation.services.search import (
+    SearchParams,
+    area_of,
+    narrowed,
+    parse_search,
+    search_offers,
+)
+from federation.services.search_index import Box, near_ids, text_ids
+from models.offers import Offer, OfferKind, OfferStatus, Purpose
+from tests.rig.database import fresh_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CITIES = [("Lyon", 45.764, 4.8357), ("Grenoble", 45.1885, 5.7245), ("Brest", 48.3904, -4.4861)]
+WORDS = ["vélo", "Bagages", "jardin", "colis", "gare", "100%", "a_b", "ÉTÉ", "l'été"]
+
+
+def _offer(rng: random.Random, n: int) -> Offer:
+    name, lat, lon = rng.choice(CITIES)
+    spread = rng.choice([0.02, 0.3, 2.0])
+    kind = rng.choice(list(OfferKind))
+    starts = NOW + timedelta(hours=rng.randint(-500, 2000))
+    dest = rng.choice(CITIES) if kind == OfferKind.RIDE else None
+    return Offer(
+        ap_id=f"https://x.example/offers/{n}",
+        author_uri="https://x.example/users/a",
+        instance_domain=rng.choice(["x.example", "y.example"]),
+        kind=kind,
+        purpose=rng.choice(list(Purpose)),
+        status=rng.choice([OfferStatus.OPEN] * 4 + list(OfferStatus)),
+        title=f"{kind.value} {name} {rng.choice(WORDS)}",
+        description=" ".join(rng.choices(WORDS, k=rng.randint(0, 5))),
+        place_name=name,
+        latitude=None if rng.random() < 0.05 else round(lat + rng.gauss(0, spread), 4),
+        longitude=round(lon + rng.gauss(0, spread), 4),
+        dest_name=dest[0] if dest else "",
+        dest_latitude=dest[1] + rng.gauss(0, 0.05) if dest else None,
+        dest_longitude=dest[2] + rng.gauss(0, 0.05) if dest else None,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=rng.randint(1, 200)) if rng.random() < 0.6 else None,
+        quantity_total=4,
+        quantity_available=rng.randint(0, 4),
+        published_at=NOW,
+        updated_at=NOW,
+        expires_at=starts + timedelta(days=1),
+    )
+
+
+async def _fill(count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    await Offer.bulk_create([_offer(rng, n) for n in range(count)])
+
+
+async def _plain(params: SearchParams) -> list[int]:
+    """What the search means, read the slow way: the whole filter, every row, in order."""
+    query, keeps = narrowed(Offer.all(), params)
+    area = await area_of(params)
+    if area is not None:
+        query = query.filter(area.box())
+        keeps.append(area.contains)
+    rows = await query.order_by("starts_at", "id")
+    kept = [o.id for o in rows if all(keep(o) for keep in keeps)]
+    return kept[params.offset : params.offset + params.limit]
+
+
+def _random_query(rng: random.Random) -> dict[str, str]:
+    query: dict[str, str] = {}
+    if rng.random() < 0.6:
+        _, lat, lon = rng.choice(CITIES)
+        query.update(lat=str(lat + rng.gauss(0, 0.3)), lon=str(lon + rng.gauss(0, 0.3)))
+        query["radius_km"] = str(rng.choice([2, 10, 25, 80]))
+    if rng.random() < 0.4:
+        query["q"] = rng.choice([*WORDS, "ga", "lyon", "ET", "zzz"])
+    if rng.random() < 0.3:
+        query["kind"] = rng.choice(list(OfferKind)).value
+    if rng.random() < 0.25:
+        start = (NOW + timedelta(days=rng.randint(-10, 60))).date()
+        query.update({"from": start.isoformat(), "to": (start + timedelta(days=9)).isoformat()})
+    if rng.random() < 0.2:
+        query["min_quantity"] = str(rng.randint(1, 4))
+    if rng.random() < 0.2:
+        query["include_closed"] = "1"
+    query["limit"] = str(rng.choice([5, 20, 50]))
+    if rng.random() < 0.3:
+        query["offset"] = str(rng.randint(1, 60))
+    return query
+
+
+@pytest.mark.parametrize("cap", [30, 400, 100_000])
+async def test_random_searches_find_what_a_plain_scan_finds(
+    db: None, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """Dense (index over the cap: the time order walked), sparse (the index's candidates) and
+    every mix of filters give the same page as the plain query."""
+    monkeypatch.setattr(search_index, "CAP", cap)
+    await _fill(1500)
+    rng = random.Random(cap)
+    for _ in range(40):
+        params = parse_search(_random_query(rng))
+        expected = await _plain(params)
+        found = await search_offers(params)
+        assert [o.id for o in found] == expected, params
+        few = await search_offers(params, columns=["title"])
+        assert [(o.id, o.title) for o in few] == [(o.id, o.title) for o in found]
+
+
+async def test_indexes_follow_inserts_moves_edits_and_deletes(db: None) -> None:
+    offer = _offer(random.Random(1), 1)
+    offer.latitude, offer.longitude, offer.title = 45.764, 4.8357, "Vélo cargo"
+    offer.dest_latitude = offer.dest_longitude = None
+    await offer.save()
+    lyon = Box(45.7, 45.8, 4.8, 4.9)
+    grenoble = Box(45.15, 45.25, 5.7, 5.8)
+    assert await near_ids(lyon) == {offer.id}
+    assert offer.id in (await text_ids("vélo CARGO") or set())
+    # moved (save and update), its destination set, then its title edited
+    offer.latitude, offer.longitude = 45.19, 5.72
+    await offer.save()
+    assert await near_ids(lyon) == set()
+    assert await near_ids(grenoble) == {offer.id}
+    await Offer.filter(id=offer.id).update(dest_latitude=45.76, dest_longitude=4.84)
+    assert await near_ids(lyon) == {offer.id}
+    await Offer.filter(id=offer.id).update(title="Remorque")
+    assert await text_ids("cargo") == set()
+    assert await text_ids("REMORQ") == {offer.id}
+    found = parse_search({"q": "remorque", "lat": "45.76", "lon": "4.84", "include_closed": "1"})
+    assert [o.id for o in await search_offers(found)] == [offer.id]
+    await offer.delete()
+    assert await near_ids(grenoble) == set()
+    assert await near_ids(lyon) == set()
+    assert await text_ids("remorque") == set()
+
+
+async def test_over_the_cap_the_index_answers_dense(db: None) -> None:
+    await _fill(300)
+    assert await near_ids(Box(-90, 90, -180, 180), cap=10) is None
+    everywhere = await near_ids(Box(-90, 90, -180, 180), cap=10_000)
+    located = await Offer.filter(Q(latitude__not_isnull=True) | Q(dest_latitude__isnull=False))
+    assert everywhere == {o.id for o in located}
+    assert await text_ids("a", cap=10_000) is None  # shorter than a trigram: walk
+    assert await text_ids("jardin", cap=1) is None
+
+
+def _box_of(lat: float, lon: float, km: float) -> Box:
+    dlat, dlon = km / 111, km / (111 * math.cos(math.radians(lat)))
+    return Box(lat - dlat, lat + dlat, lon - dlon, lon + dlon)
+
+
+BACKFILL = """
+import asyncio, sys
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate
+from models.db import tortoise_config
+from federation.services.search_index import Box, near_ids, text_ids
+
+async def main(url):
+    await migrate(config=tortoise_config(url), target="models.0014_activity_object_index")
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    conn = connections.get("default")
+    now = "2026-01-01 00:00:00+00:00"
+    await conn.execute_query(
+        "INSERT INTO offer (ap_id, author_uri, author_name, instance_domain, kind, purpose,"
+        " status, title, description, language, place_name, latitude, longitude, dest_name,"
+        " dest_latitude, dest_longitude, starts_at, timezone, currency, details, private,"
+        " published_at, updated_at, expires_at) VALUES ('https://x.example/o/1',"
+        " 'https://x.example/u/a', '', 'x.example', 'ride', 'offer', 'open', 'Covoiturage',"
+        " 'Vélo accepté', 'fr', 'Lyon', 45.76, 4.83, 'Brest', 48.39, -4.48, '" + now + "',"
+        " 'UTC', 'EUR', '{}', '{}', '" + now + "', '" + now + "', '" + now + "')")
+    await Tortoise.close_connections()
+    await migrate(config=tortoise_config(url))
+    await Tortoise.close_connections()
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    print(sorted(await near_ids(Box(45.7, 45.8, 4.8, 4.9)) or []),
+          sorted(await near_ids(Box(48.3, 48.4, -4.5, -4.4)) or []),
+          sorted(await text_ids("VÉLO") or []))
+    await Tortoise.close_connections()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_the_migration_indexes_offers_already_stored() -> None:
+    url = await fresh_database_url("searchidx")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        BACKFILL,
+        url,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().split() == ["[1]", "[1]", "[1]"]
