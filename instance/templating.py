@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,27 @@ env = Environment(
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
     enable_async=False,
+    auto_reload=False,  # templates change with a new release, not while serving: no stat per page
 )
-env.globals["path_for"] = path_for
+
+
+@cache
+def _fixed_path(route: str) -> str:
+    return path_for(route)
+
+
+def _path_for(route: str, /, query: Mapping[str, Any] | None = None, **params: Any) -> str:
+    """``path_for``, a path without parameters made once (the navigation's, on every page)."""
+    if query is None and not params:
+        return _fixed_path(route)
+    return path_for(route, query=query, **params)
+
+
+env.globals["path_for"] = _path_for
 """Every link and form action in a template: ``path_for("edit_offer", uuid=offer.id)``."""
-env.globals["stylesheet_path"] = stylesheet_path
-env.globals["favicon_svg_path"] = favicon_svg_path
+env.globals["stylesheet_path"] = cache(stylesheet_path)
+env.globals["favicon_svg_path"] = cache(favicon_svg_path)
+"""Both digest a file that does not change while serving: once per process, not per page."""
 register_number_filters(env)
 env.globals["N_"] = N_
 """Marks a macro's label for the catalogue: ``text_field("s", "q", N_("Text"))``."""

@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 from starlette.requests import Request
@@ -35,7 +36,7 @@ from instance.forms.read import form_to_offer, form_values
 from instance.i18n import negotiate, translations
 from instance.login_limits import LoginLimits, LoginLocked
 from instance.negotiation import wants_html
-from instance.offer_view import offer_to_api
+from instance.offer_view import SUMMARY_COLUMNS, offer_summary, offer_to_api, pages_of
 from instance.place_names import finder
 from instance.rate_limits import client_address
 from instance.templating import env, render
@@ -358,18 +359,19 @@ async def delete_offer(request: Request) -> Response:
 
 @page
 async def search_page(request: Request) -> Response:
-    fed = request.app.state.fed
     query = {k: v for k, v in request.query_params.items() if k != "lang"}
-    results: list[dict[str, Any]] = []
+    results: list[SimpleNamespace] = []
     error = None
     next_page = None
     try:
         params = parse_search(query)
-        found = await search_offers(params, await sessions.current_member(request))
+        viewer = await sessions.current_member(request)
+        found = await search_offers(params, viewer, columns=SUMMARY_COLUMNS)
     except InvalidSearch as exc:
         error = search_refusal(exc.problem, gettext(request))
     else:
-        results = [offer_to_api(fed, o) for o in found]
+        pages = await pages_of(found)
+        results = [offer_summary(o, pages[o.id]) for o in found]
         if len(found) >= params.limit:
             more = {**query, "offset": params.offset + params.limit}
             next_page = path_for("search", query=more)
