@@ -73,11 +73,32 @@ async def fetch_actor(fed: Federation, uri: str, *, refresh: bool = False) -> Re
     return await save_actor_document(doc.raw)
 
 
+_KEY_OWNER_SQL: dict[str, str] = {}
+
+
+def _key_owner_sql(dialect: str) -> str:
+    """``RemoteActor.filter(key_id=…).order_by("-fetched_at").first()`` written once per
+    dialect: building the query through the ORM cost more than running it (every inbox POST)."""
+    sql = _KEY_OWNER_SQL.get(dialect)
+    if sql is None:
+        meta = RemoteActor._meta
+        columns = ", ".join(f'"{c}"' for c in meta.fields_db_projection.values())
+        mark = "$1" if dialect == "postgres" else "?"
+        sql = (
+            f'SELECT {columns} FROM "{meta.db_table}" WHERE "key_id" = {mark}'
+            ' ORDER BY "fetched_at" DESC LIMIT 1'
+        )
+        _KEY_OWNER_SQL[dialect] = sql
+    return sql
+
+
 async def known_key_owner(key_id: str) -> RemoteActor | None:
     """The stored actor owning ``key_id``, or None (one read, no fetch). Read from the
     database on every request, not kept in memory: a suspension or a refetched key, made by any
     process, applies at once."""
-    return await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
+    db = RemoteActor._meta.db
+    _, rows = await db.execute_query(_key_owner_sql(db.capabilities.dialect), [key_id])
+    return RemoteActor._init_from_db(**rows[0]) if rows else None
 
 
 async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> RemoteActor:

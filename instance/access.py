@@ -15,7 +15,7 @@ import re
 import secrets
 import time
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +25,7 @@ from instance.metrics import RequestMetrics
 log = logging.getLogger("coopub.access")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+_RAW_ID_HEADER = REQUEST_ID_HEADER.lower().encode("latin-1")
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_LOGGED_PATH = 300
 UNMATCHED = "<unmatched>"
@@ -47,7 +48,10 @@ def request_id(scope: Scope) -> str:
 
 def route_template(scope: Scope) -> str:
     """The path pattern that serves this request (``/u/{username:str}``, not ``/u/alice``)."""
-    app = scope.get("app")
+    served = scope.get("route")  # Starlette's router names the route it handed the request to
+    if served is not None:
+        return str(getattr(served, "path", UNMATCHED))
+    app = scope.get("app")  # refused before routing (a NUL, a rate limit): match it here
     partial = None
     for route in getattr(app, "routes", ()):
         match, _ = route.matches(scope)
@@ -72,12 +76,13 @@ class RequestObserver:
         rid = request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
         status = 500  # unless a response starts: an exception escaped
+        raw_id = rid.encode("latin-1")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
+                message["headers"] = [*message.get("headers", ()), (_RAW_ID_HEADER, raw_id)]
             await send(message)
 
         context = REQUEST_ID.set(rid)

@@ -10,7 +10,6 @@ cost nothing there, and a JSON document opened in a browser is a page like any o
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -27,6 +26,11 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+_RAW_HEADERS = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in SECURITY_HEADERS.items()
+)
+"""``SECURITY_HEADERS`` as ASGI wants them: encoded once, not per response."""
 
 
 class SecurityHeaders:
@@ -42,10 +46,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers.append(name, value)
+                raw = message.setdefault("headers", [])
+                present = {name.lower() for name, _ in raw}
+                missing = [h for h in _RAW_HEADERS if h[0] not in present]
+                if missing:
+                    message["headers"] = [*raw, *missing]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
