@@ -210,3 +210,49 @@ async def test_the_migration_indexes_offers_already_stored() -> None:
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert out.decode().split() == ["[1]", "[1]", "[1]"]
+
+
+SCHEDULES: list[object] = [
+    {"weekdays": ["mon", "thu"], "time": "07:30"},
+    {"weekdays": ["sat"], "time": "18:00", "until": "2026-07-20"},
+    {"weekdays": [], "time": "07:30"},  # unreadable: not a regular ride
+    None,
+    "every day",
+    [1, 2],
+]
+
+
+def _ride(rng: random.Random, n: int) -> Offer:
+    """A ride, regular or not, that may have ended long before its expiry."""
+    offer = _offer(rng, n)
+    offer.kind, offer.title = OfferKind.RIDE, f"ride {offer.place_name}"
+    offer.ends_at = offer.starts_at + timedelta(hours=2) if rng.random() < 0.5 else None
+    if rng.random() < 0.6:
+        offer.details = {"schedule": rng.choice(SCHEDULES)}
+        offer.expires_at = offer.starts_at + timedelta(days=rng.choice([1, 30, 91]))
+    elif rng.random() < 0.5:
+        offer.details = {"seats": 3}
+    return offer
+
+
+@pytest.mark.parametrize("cap", [30, 100_000])
+async def test_rides_by_dates_as_a_plain_scan(
+    db: None, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """Rides that ended before the dates but expire after them are left out by the query
+    unless they have a schedule (``without_past_rides``): the page stays the plain one, with
+    regular rides (readable schedules or not) among them."""
+    monkeypatch.setattr(search_index, "CAP", cap)
+    rng = random.Random(cap + 1)
+    await Offer.bulk_create([_ride(rng, 10_000 + n) for n in range(700)])
+    await _fill(300, seed=11)
+    for _ in range(30):
+        query = _random_query(rng)
+        start = (NOW + timedelta(days=rng.randint(-25, 60))).date()
+        query.update({"from": start.isoformat(), "to": (start + timedelta(days=6)).isoformat()})
+        if rng.random() < 0.5:
+            query["kind"] = "ride"
+        if rng.random() < 0.3:
+            del query["to"]
+        params = parse_search(query)
+        assert [o.id for o in await search_offers(params)] == await _plain(params), params

@@ -25,7 +25,13 @@ from activitypub.offer_schedule import departs_between, stored_schedule
 from activitypub.offers import distance_km
 from federation.services.limited import hidden_offers
 from federation.services.places import find_places
-from federation.services.search_index import Box, longest_span, near_ids, text_ids
+from federation.services.search_index import (
+    Box,
+    longest_span,
+    near_ids,
+    text_ids,
+    without_past_rides,
+)
 from federation.services.search_walk import WALK, planned, walk
 from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
@@ -226,6 +232,8 @@ async def search_offers(
     earliest = await _earliest_start(params)
     if earliest is not None:
         query = query.filter(starts_at__gte=earliest)
+    if params.date_from and params.kind in (None, OfferKind.RIDE):
+        query = without_past_rides(query, params.date_from)
     candidates = await _candidates(params, area)
     if candidates is not None and not candidates:
         return []

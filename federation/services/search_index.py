@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise import connections
+from tortoise.expressions import Q, RawSQL
+from tortoise.queryset import QuerySet
 
 from federation.services.search_walk import planned
+from models.offers import Offer, OfferKind
 
 CAP = 2000
 """Above this many candidates, walking the time order is the faster path (see module doc)."""
@@ -136,3 +139,22 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
         if span is not None:
             spans.append(span if postgres else timedelta(days=float(span)))
     return max(spans, default=None)
+
+
+def without_past_rides(query: QuerySet[Offer], date_from: datetime) -> QuerySet[Offer]:
+    """``query`` without the rides that ended before ``date_from`` and have no schedule: the
+    date filter lets every ride through until its expiry (a regular ride's departures are
+    checked in Python), so a search by dates would otherwise read and build a day of past
+    rides before its first match. ``in_dates`` refuses every row left out here (no
+    ``schedule`` in ``details``: not a regular ride), so results do not change."""
+    schedule = (  # unreadable JSON (never written by coopub) is let through to Python
+        "details -> 'schedule'"
+        if _postgres()
+        else "CASE WHEN json_valid(details) THEN json_extract(details, '$.schedule') ELSE 1 END"
+    )
+    return query.annotate(search_schedule=RawSQL(schedule)).filter(
+        ~Q(kind=OfferKind.RIDE)
+        | Q(ends_at__gte=date_from)
+        | Q(ends_at__isnull=True, starts_at__gte=date_from)
+        | Q(search_schedule__isnull=False)
+    )
