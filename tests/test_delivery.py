@@ -8,9 +8,8 @@ never slept through; a row is made due by moving its ``next_attempt_at`` in the 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -19,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from federation.context import Federation, SiteInfo
+from federation.context import Federation
 from federation.delivery import deliver_due, host_answered, publish
-from federation.settings import FederationSettings
 from models.activities import Activity
 from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState, Host
 from models.errors import SignatureInvalid
 from tests.conftest import TEST_DOMAIN
+from tests.rig.federations import federation_with
 from tests.rig.notes import create_note
 from tests.rig.remote import RemoteServer, Reply, closed_port
 
@@ -52,19 +51,6 @@ async def _make_due(*rows: Delivery) -> None:
     await Delivery.filter(id__in=[r.id for r in rows]).update(
         next_attempt_at=_now() - timedelta(seconds=1)
     )
-
-
-@contextlib.asynccontextmanager
-async def _federation(**settings: Any) -> AsyncIterator[Federation]:
-    """A second federation context with other settings, on the same (test) database."""
-    values = {"allow_private_addresses": True, **settings}
-    fed = Federation.create(
-        FederationSettings(**values), f"https://{TEST_DOMAIN}", SiteInfo("Test", "", ("en",))
-    )
-    try:
-        yield fed
-    finally:
-        await fed.aclose()
 
 
 def _assert_retry_in(row: Delivery, before: datetime, after: datetime, low: float, high: float):
@@ -324,7 +310,7 @@ async def test_timeout_is_retried_and_counts_as_a_host_failure(
     fed: Federation, member: LocalActor, remote: RemoteServer
 ) -> None:
     inbox = remote.script_inbox("/inbox", [Reply(202, delay=0.6)])
-    async with _federation(request_timeout_seconds=0.2) as impatient:
+    async with federation_with(request_timeout_seconds=0.2) as impatient:
         activity, _ = await _publish(impatient, member, [inbox])
         await deliver_due(impatient)
     row = await _row(activity, inbox)
@@ -416,7 +402,7 @@ async def test_private_addresses_are_refused_without_a_request(
     fed: Federation, member: LocalActor, remote: RemoteServer
 ) -> None:
     inboxes = [remote.url("/inbox"), f"http://localhost:{remote.port}/inbox"]
-    async with _federation(allow_private_addresses=False) as strict:
+    async with federation_with(allow_private_addresses=False) as strict:
         activity, _ = await _publish(strict, member, inboxes)
         assert await deliver_due(strict) == 2
     for inbox in inboxes:
@@ -431,7 +417,7 @@ async def test_per_host_concurrency_is_limited(
 ) -> None:
     remote.delay = 0.15
     inboxes = [remote.url(f"/users/u{i}/inbox") for i in range(6)]
-    async with _federation(per_host_concurrency=2) as limited:
+    async with federation_with(per_host_concurrency=2) as limited:
         activity, _ = await _publish(limited, member, inboxes)
         assert await deliver_due(limited) == 6
     assert remote.max_in_flight == 2  # overlapping, but never more than two at once

@@ -12,39 +12,23 @@ import asyncio
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from federation.addresses import PinnedBackend, any_address
-from federation.context import Federation, SiteInfo
+from federation.context import Federation
 from federation.delivery import deliver_due, publish
 from federation.pools import HostPools
-from federation.settings import FederationSettings
 from federation.signatures import load_private_key
 from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState
-from tests.conftest import TEST_DOMAIN
+from tests.rig.federations import federation_with
 from tests.rig.notes import create_note
 from tests.rig.remote import RemoteServer
-
-
-@asynccontextmanager
-async def _federation(**settings: Any) -> AsyncIterator[Federation]:
-    values = {"allow_private_addresses": True, **settings}
-    fed = Federation.create(
-        FederationSettings(**values), f"https://{TEST_DOMAIN}", SiteInfo("Test", "", ("en",))
-    )
-    try:
-        yield fed
-    finally:
-        await fed.aclose()
 
 
 def mastodon_accepts(
@@ -159,7 +143,7 @@ async def test_the_signing_key_is_parsed_once_for_a_fan_out(
 
 
 async def test_each_host_s_connection_is_kept_alive_and_reused(member: LocalActor) -> None:
-    async with Inboxes() as one, Inboxes() as two, _federation(per_host_concurrency=1) as fed:
+    async with Inboxes() as one, Inboxes() as two, federation_with(per_host_concurrency=1) as fed:
         inboxes = [f"{server.base}/users/u{i}/inbox" for server in (one, two) for i in range(4)]
         await publish(fed, member, create_note(fed, member), inboxes)
         assert await deliver_due(fed) == 8
@@ -201,7 +185,7 @@ async def test_a_pass_claims_batch_after_batch_within_the_host_limit(member: Loc
     than two at once."""
     async with (
         RemoteServer(delay=0.05) as remote,
-        _federation(worker_batch_size=2, per_host_concurrency=2) as fed,
+        federation_with(worker_batch_size=2, per_host_concurrency=2) as fed,
     ):
         inboxes = [remote.url(f"/users/u{i}/inbox") for i in range(7)]
         await publish(fed, member, create_note(fed, member), inboxes)
