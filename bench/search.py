@@ -1,14 +1,16 @@
 """Offer search benchmark: fill a fresh database with N realistic offers, time a mix of searches.
 
     python bench/search.py [--database-url URL] [--database-name NAME] [--offers 100000]
-                           [--queries 200] [--keep]
+                           [--queries 200] [--keep] [--reuse]
 
 Without --database-url the database is a temporary SQLite file (or the file --database-name,
 refused if it exists). With a postgres:// URL, a fresh database named --database-name (default
 coopub_bench_<random>; refused if it exists) is created on that server and dropped at the end
-(unless --keep). The plans of one search of every type are printed (EXPLAIN ANALYZE on
-PostgreSQL, EXPLAIN QUERY PLAN on SQLite). The schema comes from the real migrations
-(models.db.open_db(run_migrations=True)) and
+(unless --keep). --reuse searches a database an earlier run kept (--keep) instead of filling
+one: its offers' dates are relative to when it was filled, so its figures drift as days pass;
+use it to compare changes, and a fresh database for the figures you publish. The plans of one
+search of every type are printed (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on
+SQLite). The schema comes from the real migrations (models.db.open_db(run_migrations=True)) and
 every search goes through federation.services.search.search_offers(parse_search({...})),
 exactly as the search page and the API call it.
 
@@ -523,6 +525,14 @@ def _new_sqlite(name: str, check: bool = True) -> Path:
     return path
 
 
+def _kept_sqlite(name: str) -> Path:
+    """The SQLite file --database-name names, which an earlier --keep run filled."""
+    path = Path(name).resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"--reuse: {path} does not exist")
+    return path
+
+
 def _remove_sqlite(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
@@ -545,7 +555,16 @@ async def main() -> None:
         " default: coopub_bench_<random>",
     )
     parser.add_argument("--keep", action="store_true", help="do not delete the database")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="search the database --database-name that an earlier --keep run filled"
+        " (implies --keep)",
+    )
     args = parser.parse_args()
+    if args.reuse and not args.database_name:
+        parser.error("--reuse needs --database-name")
+    args.keep = args.keep or args.reuse
     name = args.database_name or f"coopub_bench_{uuid.uuid4().hex[:8]}"
 
     postgres = bool(args.database_url) and args.database_url.startswith(
@@ -556,7 +575,13 @@ async def main() -> None:
     if postgres:
         if not name.replace("_", "").isalnum():
             parser.error("--database-name: letters, digits and '_' only for PostgreSQL")
-        url, pg_name = await create_pg(args.database_url, name)
+        if args.reuse:
+            url = urlunsplit(
+                urlsplit(args.database_url)._replace(scheme="postgres", path=f"/{name}")
+            )
+            pg_name = name
+        else:
+            url, pg_name = await create_pg(args.database_url, name)
         engine = "PostgreSQL"
     elif args.database_url:
         url, engine = args.database_url, "SQLite"
@@ -564,7 +589,10 @@ async def main() -> None:
             parser.error("--database-name with an SQLite --database-url: give one or the other")
     else:
         tmpdir = tempfile.mkdtemp(prefix="coopub-bench-")
-        path = _new_sqlite(name) if args.database_name else Path(tmpdir) / "bench.sqlite3"
+        if args.reuse:
+            path = _kept_sqlite(name)
+        else:
+            path = _new_sqlite(name) if args.database_name else Path(tmpdir) / "bench.sqlite3"
         url, engine = f"sqlite://{path}", "SQLite"
     print(f"engine: {engine}   database: {url}")
     try:
@@ -576,12 +604,15 @@ async def main() -> None:
             _, rows = await conn.execute_query("SHOW server_version")
         print(f"server: {engine} {next(iter(dict(rows[0]).values()))}")
         now = datetime.now(UTC).replace(second=0, microsecond=0)
-        seconds = await fill(args.offers, now)
-        print(
-            f"offers: {args.offers}   fill: {seconds:.1f} s"
-            f" ({args.offers / seconds:,.0f} offers/s, bulk_create batches of {BATCH})"
-        )
-        if engine == "PostgreSQL":
+        if args.reuse:
+            print(f"offers: {await Offer.all().count()} (reused, not filled)")
+        else:
+            seconds = await fill(args.offers, now)
+            print(
+                f"offers: {args.offers}   fill: {seconds:.1f} s"
+                f" ({args.offers / seconds:,.0f} offers/s, bulk_create batches of {BATCH})"
+            )
+        if engine == "PostgreSQL" and not args.reuse:
             # What autovacuum does within a minute of such a load (inserts trigger it since
             # PostgreSQL 13); without statistics the planner would guess, without the
             # visibility map no scan would be index-only.

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tortoise import connections
 from tortoise.expressions import Q
 
 from federation.services import search_index
@@ -22,8 +23,10 @@ from federation.services.search import (
     search_offers,
 )
 from federation.services.search_index import Box, near_ids, text_ids
+from federation.services.search_walk import planned
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
-from tests.rig.database import fresh_database_url
+from tests.rig.database import fresh_database_url, is_postgres
+from tests.skips import POSTGRES_CHECK
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -109,6 +112,8 @@ async def test_random_searches_find_what_a_plain_scan_finds(
     """Dense (index over the cap: the time order walked), sparse (the index's candidates) and
     every mix of filters give the same page as the plain query."""
     monkeypatch.setattr(search_index, "CAP", cap)
+    if cap == 100_000:  # the index's candidates for every text, however common
+        monkeypatch.setattr(search_index, "COMMON", 1.1)
     await _fill(1500)
     rng = random.Random(cap)
     for _ in range(40):
@@ -157,6 +162,41 @@ async def test_over_the_cap_the_index_answers_dense(db: None) -> None:
     assert await text_ids("jardin", cap=1) is None
 
 
+async def test_a_common_text_is_walked_without_asking_the_index(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The latest offers are a sample: a text in many of them would fill the trigram index's
+    cap, so the search walks the time order at once; a rare one is asked of the index."""
+    await _fill(300)
+    holding = {o.id for o in await Offer.filter(title__icontains="gare").only("id")}
+    holding |= {o.id for o in await Offer.filter(description__icontains="gare").only("id")}
+    assert 0 < len(holding) < 300
+    assert not await search_index._common("gare")  # fewer than SAMPLE offers: ask the index
+    assert await text_ids("gare") == holding
+    monkeypatch.setattr(search_index, "SAMPLE", 100)
+    assert await search_index._common("gare")  # held by many of the latest 100
+    assert await text_ids("gare") is None
+    assert not await search_index._common("remorque")  # held by none
+    monkeypatch.setattr(search_index, "COMMON", 0.99)
+    assert await text_ids("gare") == holding
+
+
+@pytest.mark.skipif(not is_postgres(), reason=POSTGRES_CHECK)
+async def test_the_place_indexes_answer_without_reading_the_table(db: None) -> None:
+    """Migration 0016: the GiST indexes hold the id and the coordinates, so the nearness scan
+    of ``near_ids`` is index-only (once VACUUM has marked the pages all-visible)."""
+    await _fill(300)
+    conn = connections.get("default")
+    await conn.execute_script("VACUUM ANALYZE offer")
+    async with planned("enable_seqscan = off", "enable_bitmapscan = off") as tx:
+        _, rows = await tx.execute_query(
+            f"EXPLAIN {search_index.NEAR_POSTGRES}", [4.7, 45.7, 4.9, 45.8, 4.8, 45.75, 11]
+        )
+    plan = "\n".join(row["QUERY PLAN"] for row in rows)
+    assert "Index Only Scan using offer_place_gist" in plan, plan
+    assert "Index Only Scan using offer_dest_gist" in plan, plan
+
+
 def _box_of(lat: float, lon: float, km: float) -> Box:
     dlat, dlon = km / 111, km / (111 * math.cos(math.radians(lat)))
     return Box(lat - dlat, lat + dlat, lon - dlon, lon + dlon)
@@ -168,6 +208,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 from models.db import tortoise_config
 from federation.services.search_index import Box, near_ids, text_ids
+from federation.services.search_walk import planned
 
 async def main(url):
     await migrate(config=tortoise_config(url), target="models.0014_activity_object_index")

@@ -5,11 +5,14 @@ A search reads its page in time order (``starts_at, id``). Where few offers lie 
 do (a city centre holds a third of all offers), the index would name too many, and walking the
 time-ordered index with the filter finds a page in a few hundred rows. So the index is asked
 for ``CAP + 1`` ids: fewer means "these, and only these, may match"; more means "dense: walk".
-Either way the search applies the very same filter, so both paths give the same results.
+Either way the search applies the very same filter, so both paths give the same results. A
+text that many of the latest offers hold is walked without asking its index (``_common``):
+the trigram index reads every match before the cap can stop it.
 
 PostgreSQL: GiST on ``point(longitude, latitude)`` (and the destination's), read by nearness
 (``<->``) so that the scan stops after ``CAP + 1`` entries instead of collecting the whole box
-(nearness only bounds the scan: results stay in time order); pg_trgm GIN over the four text
+(nearness only bounds the scan: results stay in time order), index-only (migration 0016: the
+index holds the id and the coordinates); pg_trgm GIN over the four text
 columns joined. SQLite: the R*Tree ``offer_place`` and the FTS5 trigram table
 ``offer_text``.
 """
@@ -61,6 +64,15 @@ def _postgres() -> bool:
     return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
+NEAR_POSTGRES = " UNION ALL ".join(
+    f"(SELECT {part} AS part, id FROM offer"
+    f" WHERE point({x}, {y}) <@ box(point($1, $2), point($3, $4))"
+    f" ORDER BY point({x}, {y}) <-> point($5, $6) LIMIT $7)"
+    for part, x, y in ((0, "longitude", "latitude"), (1, "dest_longitude", "dest_latitude"))
+)
+"""Ids near a point (``$5, $6``) within a box, first places then last ones, ``$7`` of each."""
+
+
 async def near_ids(box: Box, cap: int | None = None) -> set[int] | None:
     """Offers whose first or last place may lie in ``box`` (a superset), or None when more
     than ``cap`` (default ``CAP``) entries do."""
@@ -76,15 +88,9 @@ async def near_ids(box: Box, cap: int | None = None) -> set[int] | None:
     # ``cap + 1`` entries; a bitmap scan (the planner's choice, as it expects a box to hold
     # few points) would collect the whole box first, a third of all offers in a city centre.
     lat, lon = (box.south + box.north) / 2, (box.west + box.east) / 2
-    sql = " UNION ALL ".join(
-        f"(SELECT {part} AS part, id FROM offer"
-        f" WHERE point({x}, {y}) <@ box(point($1, $2), point($3, $4))"
-        f" ORDER BY point({x}, {y}) <-> point($5, $6) LIMIT $7)"
-        for part, x, y in ((0, "longitude", "latitude"), (1, "dest_longitude", "dest_latitude"))
-    )
     async with planned("enable_bitmapscan = off") as conn:
         _, rows = await conn.execute_query(
-            sql, [box.west, box.south, box.east, box.north, lon, lat, cap + 1]
+            NEAR_POSTGRES, [box.west, box.south, box.east, box.north, lon, lat, cap + 1]
         )
     if max(sum(1 for r in rows if r["part"] == part) for part in (0, 1)) > cap:
         return None
@@ -101,7 +107,7 @@ async def text_ids(text: str, cap: int | None = None) -> set[int] | None:
     whatever its case (a superset), or None when more than ``cap`` do or ``text`` is too short
     for the trigram indexes."""
     cap = CAP if cap is None else cap
-    if len(text) < MIN_TEXT:
+    if len(text) < MIN_TEXT or await _common(text):
         return None
     conn = connections.get("default")
     if _postgres():
@@ -116,6 +122,34 @@ async def text_ids(text: str, cap: int | None = None) -> set[int] | None:
     if len(rows) > cap:
         return None
     return {int(r["id"]) for r in rows}
+
+
+SAMPLE = 1000
+"""How many of the latest offers ``_common`` reads to guess how common a text is."""
+COMMON = 0.02
+"""A text held by this share of offers is walked: a page of 50 then reads about 2,500 rows."""
+
+
+async def _common(text: str) -> bool:
+    """Whether ``text`` is common enough to walk the time order without asking the trigram
+    index: at least ``COMMON`` of the latest ``SAMPLE`` offers hold it. The index would have
+    to read all its matches before the cap stops it (a common word: 8–15 ms at a million
+    offers, only to learn that the search must walk); the sample reads a thousand rows by
+    primary key, and the walk finds a page of such a text within a few thousand rows. Fewer
+    than ``SAMPLE`` offers in all: the index is cheap, ask it. A guess only chooses the path:
+    both find exactly the same offers."""
+    if _postgres():
+        where, value = f"({TEXT}) ILIKE $1", _like(text)
+    else:  # LIKE folds ASCII letters only: a guess may miss "É" for "é", no result changes
+        where = "(title || ' ' || description || ' ' || place_name || ' ' || dest_name)"
+        where, value = f"{where} LIKE ? ESCAPE '\\'", _like(text)
+    columns = "title, description, place_name, dest_name"
+    latest = f"(SELECT {columns} FROM offer ORDER BY id DESC LIMIT {SAMPLE}) AS latest"
+    holding = f"sum(CASE WHEN {where} THEN 1 ELSE 0 END) AS hits"
+    sql = f"SELECT count(*) AS sampled, {holding} FROM {latest}"
+    _, rows = await connections.get("default").execute_query(sql, [value])
+    sampled, hits = int(rows[0]["sampled"]), int(rows[0]["hits"] or 0)
+    return sampled >= SAMPLE and hits >= COMMON * sampled
 
 
 async def longest_span(kinds: Sequence[str]) -> timedelta | None:

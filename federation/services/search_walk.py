@@ -81,16 +81,23 @@ async def _matching(
     ids: Sequence[int] | None = None,
 ) -> list[Offer]:
     """The first ``wanted`` offers of ``ordered`` that ``keep`` accepts, read a page at a time
-    (Tortoise builds every row of a query: never the whole of it)."""
+    (Tortoise builds every row of a query: never the whole of it). Each page after the first
+    starts after the last offer read (its ``starts_at, id``), not at an ``OFFSET``: the index
+    walk resumes there instead of passing again every row the pages before it passed."""
     found: list[Offer] = []
-    start, size = 0, max(wanted, 20)
+    size = max(wanted, 20)
+    query = ordered
     while True:
-        page = await _read(ordered.offset(start).limit(size), ids)
+        page = await _read(query.limit(size), ids)
         kept = [offer for offer in page if keep(offer)]
         found.extend(kept)
         if len(found) >= wanted or len(page) < size:
             return found[:wanted]
-        start += size
+        last = page[-1]
+        query = ordered.filter(  # the first: a bound on the index, the second: exact
+            Q(starts_at__gte=last.starts_at),
+            Q(starts_at__gt=last.starts_at) | Q(starts_at=last.starts_at, id__gt=last.id),
+        )
         # what is still missing, at the rate this page kept (the exact circle keeps about
         # four in five rows of its box), and a little more
         rate = max(len(kept), 1) / len(page)
