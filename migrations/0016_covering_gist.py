@@ -5,7 +5,8 @@ the coordinates in the index (``INCLUDE``), that is an index-only scan, without 
 table for each of its 2,001 entries (1.0 ms instead of 2.4 at a million offers). The planner
 sees through ``point(longitude, latitude)`` to the columns it is made of, so the columns must be
 in the index for the scan to be index-only. SQLite's R*Tree holds its ids already: nothing
-changes there.
+changes there. Rebuilding both takes about 4 s at a million offers (measured here), while
+writes to offers wait; searches meanwhile walk the time order.
 """
 
 from typing import Any
