@@ -93,12 +93,24 @@ def engine(url: str) -> str:
 
 def connection_config(url: str) -> str | dict[str, Any]:
     """SQLite gets a busy timeout (the CLI and the server processes may write at the same
-    moment), WAL (Tortoise's default) and transactions that begin with the write lock
-    (``models/sqlite_immediate``: a deferred one fails when another process writes first)."""
+    moment), WAL (Tortoise's default) with ``synchronous = NORMAL``, and transactions that
+    begin with the write lock (``models/sqlite_immediate``: a deferred one fails when another
+    process writes first).
+
+    ``NORMAL`` syncs the WAL at checkpoints, not at every commit: a commit costs 0.03 ms of
+    wall time instead of 0.21 here, and every process waits for the one write lock, so that
+    is how long all of them wait. The database cannot be corrupted by it; a crash of coopub
+    loses nothing; a power cut or an OS crash may lose the last transactions before the
+    checkpoint. SQLite recommends it in WAL mode, and GoToSocial runs so by default
+    (``db-sqlite-synchronous``); PostgreSQL is the engine for an instance that must not."""
     if url.startswith(SQLITE) and url != "sqlite://:memory:":
         return {
             "engine": "models.sqlite_immediate",
-            "credentials": {"file_path": url[len(SQLITE) :], "busy_timeout": 10_000},
+            "credentials": {
+                "file_path": url[len(SQLITE) :],
+                "busy_timeout": 10_000,
+                "synchronous": "NORMAL",
+            },
         }
     return url
 
