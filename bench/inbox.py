@@ -247,10 +247,7 @@ def set_setting(text: str, section: str, key: str, value: Any) -> str:
     return text[:start] + part + text[end:]
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU of a process and of its live descendants (utime+stime, plus what its waited-for
-    children used), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
+def _proc_stats() -> dict[int, list[str]]:
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -259,6 +256,10 @@ def tree_cpu_seconds(root: int) -> float:
             except OSError:
                 continue
             stats[int(entry.name)] = raw[raw.rindex(")") + 2 :].split()
+    return stats
+
+
+def _tree(root: int, stats: dict[int, list[str]]) -> set[int]:
     tree, grew = {root}, True
     while grew:
         grew = False
@@ -266,11 +267,56 @@ def tree_cpu_seconds(root: int) -> float:
             if pid not in tree and int(fields[1]) in tree:
                 tree.add(pid)
                 grew = True
-    total = 0.0
-    for pid in tree & stats.keys():
-        f = stats[pid]
-        total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tick
-    return total
+    return tree & (stats.keys() | {root})
+
+
+def _cpu(fields: list[str]) -> float:
+    """utime+stime, plus what its waited-for children used, in seconds."""
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU of a process and of its live descendants (utime+stime, plus what its waited-for
+    children used), from /proc."""
+    stats = _proc_stats()
+    return sum(_cpu(stats[pid]) for pid in _tree(root, stats) if pid in stats)
+
+
+def _listening(pid: int, port: int) -> bool:
+    """Whether ``pid`` holds the socket listening on ``port`` (a web process, or the
+    supervisor that bound it; worker processes are started before it is bound)."""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{cols[9]}]")
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def cpu_by_role(root: int, port: int) -> dict[str, float]:
+    """CPU seconds of the web side (the processes holding the listening socket) and of the
+    worker processes (the others), from /proc."""
+    stats = _proc_stats()
+    roles = {"web": 0.0, "worker": 0.0}
+    for pid in _tree(root, stats):
+        if pid in stats:
+            roles["web" if pid == root or _listening(pid, port) else "worker"] += _cpu(stats[pid])
+    return roles
 
 
 class Served:
@@ -291,7 +337,7 @@ class Served:
             raise SystemExit(f"coopub {' '.join(args)} failed:\n{done.stderr}")
         return done.stdout
 
-    def init(self, web: int | None, workers: int | None) -> None:
+    def init(self, web: int | None, workers: int | None, nice: int | None = None) -> None:
         self.cli(
             "init", "--domain", f"127.0.0.1:{self.port}", "--scheme", "http",
             "--port", str(self.port), "--database-url", self.database_url,
@@ -302,6 +348,8 @@ class Served:
         # the 50 actors share one host (the bench's server): its per-host inbox allowance
         # (600/min, burst 1200) would answer 429 past the first 1,200
         text = set_setting(text, "limits", "inbox_per_minute", 0)
+        if nice is not None:
+            text = set_setting(text, "worker", "nice", nice)
         if web and "web_processes" in text:
             text = text.replace("# web_processes = 2\n", f"web_processes = {web}\n")
         if workers and "processes" in text:
@@ -335,6 +383,22 @@ class Served:
     def cpu_seconds(self) -> float:
         assert self.process is not None
         return tree_cpu_seconds(self.process.pid)
+
+    def cpu_by_role(self) -> dict[str, float]:
+        assert self.process is not None
+        return cpu_by_role(self.process.pid, self.port)
+
+    async def settled(self, limit: float = 60) -> None:
+        """Wait until the server is idle (start-up done: the web processes read the gazetteer
+        in a thread after they answer), so that the load is measured alone."""
+        deadline = time.perf_counter() + limit
+        last = self.cpu_seconds()
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.5)
+            now = self.cpu_seconds()
+            if now - last < 0.05:
+                return
+            last = now
 
     async def stored(self) -> int:
         sql = "SELECT count(*) FROM offer WHERE local_uuid IS NULL"
@@ -379,6 +443,52 @@ async def load(
     return elapsed, latencies, statuses
 
 
+async def load_raw(
+    inbox: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
+) -> tuple[float, list[float], dict[int, int]]:
+    """``load`` over plain asyncio streams (HTTP/1.1, ``concurrency`` kept-alive connections,
+    each request written whole, its answer read by ``Content-Length``): about a tenth of
+    httpx's CPU per request, so that less of the shared cores goes to the bench's client."""
+    url = httpx.URL(inbox)
+    assert url.host and url.port
+    path = url.raw_path.decode()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body, headers in requests:
+        head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        queue.put_nowait(f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        try:
+            while not queue.empty():
+                request = queue.get_nowait()
+                t = time.perf_counter()
+                writer.write(request)
+                try:
+                    status = int((await reader.readline()).split()[1])
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.partition(b":")
+                        if name.strip().lower() == b"content-length":
+                            length = int(value)
+                    await reader.readexactly(length)
+                except (IndexError, ValueError, asyncio.IncompleteReadError, ConnectionError):
+                    # no answer (the connection dropped): counted apart, as by ``load``
+                    latencies.append(time.perf_counter() - t)
+                    statuses[0] = statuses.get(0, 0) + 1
+                    return
+                latencies.append(time.perf_counter() - t)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(concurrency)))
+    return time.perf_counter() - start, latencies, statuses
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
@@ -389,14 +499,19 @@ async def run_coopub(args: argparse.Namespace, remote: Remote, tmp: Path) -> dic
     served = Served(tmp / "coopub", url)
     served.directory.mkdir()
     try:
-        served.init(args.web_processes, args.worker_processes)
+        served.init(args.web_processes, args.worker_processes, args.worker_nice)
         await served.start()
         inbox = f"{served.base}/inbox"
         coop = f"{served.base}/c/bench"
         requests = signed_requests(remote, args.n, coop, inbox, int(time.time()))
-        cpu0 = served.cpu_seconds()
+        await served.settled()
+        cpu0, roles0 = served.cpu_seconds(), served.cpu_by_role()
+        client0 = time.process_time()
         start = time.perf_counter()
-        elapsed, latencies, statuses = await load(inbox, requests, args.concurrency)
+        send = load_raw if args.client == "raw" else load
+        elapsed, latencies, statuses = await send(inbox, requests, args.concurrency)
+        client_cpu = time.process_time() - client0
+        accepted_roles = served.cpu_by_role()
         accepted = statuses.get(202, 0)
         deadline = time.perf_counter() + args.timeout
         count, last, moved_at = 0, -1, time.perf_counter()
@@ -409,7 +524,12 @@ async def run_coopub(args: argparse.Namespace, remote: Remote, tmp: Path) -> dic
             await asyncio.sleep(0.25)
         stored_elapsed = time.perf_counter() - start
         cpu = served.cpu_seconds() - cpu0
+        roles = served.cpu_by_role()
         return {
+            "web_cpu_s": roles["web"] - roles0["web"],
+            "worker_cpu_s": roles["worker"] - roles0["worker"],
+            "worker_cpu_accepting_s": accepted_roles["worker"] - roles0["worker"],
+            "client_cpu_s": client_cpu,
             "engine": "postgresql" if url.startswith("postgres") else "sqlite",
             "statuses": statuses,
             "accepted": accepted,
@@ -500,6 +620,15 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--web-processes", type=int, default=None)
     parser.add_argument("--worker-processes", type=int, default=None)
+    parser.add_argument(
+        "--worker-nice", type=int, default=None, help="[worker] nice (default: the instance's)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="the load's HTTP client: httpx (default), or raw asyncio streams (less CPU)",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for storing")
     parser.add_argument("--no-peer", action="store_true", help="coopub alone, no bovine-herd")
     args = parser.parse_args()
@@ -515,6 +644,14 @@ async def main() -> None:
         print(f"load average after coopub: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(header)
         print(row(f"coopub {ours['engine']}", args.n, args.concurrency, ours), flush=True)
+        n = max(ours["accepted"], 1)
+        print(
+            f"server CPU per offer: web {ours['web_cpu_s'] / n * 1000:.2f} ms, workers "
+            f"{ours['worker_cpu_s'] / n * 1000:.2f} ms ({ours['worker_cpu_accepting_s']:.1f} s "
+            f"of it while accepting); the bench's client {ours['client_cpu_s'] / n * 1000:.2f} ms "
+            "per POST",
+            flush=True,
+        )
         theirs = "not run (--no-peer)" if args.no_peer else await peer(args, remote, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Storing received offers, without HTTP: what the worker does with one ``Create`` of an offer.
 
-    python bench/store_offer.py [--database-url postgres://…] [-n 500] [--searches 0]
+    python bench/store_offer.py [--database-url postgres://…] [-n 500] [--searches 0] [--worker]
 
 A fresh database (a temporary SQLite file, or a database created on the PostgreSQL server named
 by --database-url and dropped at the end), a local coop, 50 remote actors; then N ``Create``
@@ -8,8 +8,12 @@ activities shaped as ``bench/inbox.py`` sends them (cc'd to the local coop, so `
 keeps them: nothing is followed), each read as the worker reads an inbox item (``APObject`` of
 the payload) and given to the registered ``Create`` handler, one after another. With
 --searches S, S saved searches (spread over 5 members, mixed criteria) are checked against each
-offer (``alerts.match_offer``). Prints wall and CPU milliseconds per offer, and the time of
-``load_json`` on one such body (what the inbox POST pays before storing it).
+offer (``alerts.match_offer``). With --worker, the N activities are queued as the inbox POST
+queues them (``store_incoming``, not timed) and the worker's passes (``process_due``: claim,
+dispatch, outcomes; ``--batch-size`` items a pass) are timed instead: what a worker process
+spends per received offer. Prints wall and CPU milliseconds per offer (CPU of every thread,
+SQLite's included), and the time of ``load_json`` on one such body (what the inbox POST pays
+before storing it).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +41,7 @@ from inbox import CITIES, offer  # noqa: E402
 from activitypub.apobject import APObject  # noqa: E402
 from activitypub.json_body import load_json  # noqa: E402
 from federation.context import Federation, SiteInfo  # noqa: E402
+from federation.inbox import Incoming, process_due, store_incoming  # noqa: E402
 from federation.services.accounts import create_actor  # noqa: E402
 from federation.services.handlers import inbox_handlers  # noqa: E402
 from federation.settings import FederationSettings  # noqa: E402
@@ -58,9 +64,9 @@ class _Actors:
         return f"{self.base}/users/a{i}"
 
 
-async def _setup(searches: int) -> tuple[Federation, str, dict[str, RemoteActor]]:
+async def _setup(searches: int, batch_size: int) -> tuple[Federation, str, dict[str, RemoteActor]]:
     fed = Federation.create(
-        FederationSettings(allow_private_addresses=True),
+        FederationSettings(allow_private_addresses=True, worker_batch_size=batch_size),
         f"https://{DOMAIN}",
         SiteInfo("Bench", "bench", ("fr", "en")),
         handlers=inbox_handlers(),
@@ -102,10 +108,24 @@ async def _setup(searches: int) -> tuple[Federation, str, dict[str, RemoteActor]
     return fed, fed.urls.actor(coop), actors
 
 
-async def run(url: str, n: int, searches: int) -> None:
+async def _through_worker(
+    fed: Federation, payloads: list[dict[str, Any]], actors: dict[str, RemoteActor]
+) -> tuple[float, float]:
+    """Queue every payload as the inbox does, then time the worker's passes until none is left:
+    (wall, CPU) seconds."""
+    for payload in payloads:
+        incoming = Incoming(APObject(payload), actors[payload["actor"]])
+        await store_incoming(fed, incoming, None, json.dumps(payload).encode())
+    wall, cpu = time.perf_counter(), time.process_time()
+    while await process_due(fed):
+        pass
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def run(url: str, n: int, searches: int, *, worker: bool = False, batch: int = 20) -> None:
     await open_db(url, run_migrations=True)
     try:
-        fed, coop, actors = await _setup(searches)
+        fed, coop, actors = await _setup(searches, batch)
         rng = random.Random(1)
         payloads = [offer(_Actors(), i, n, coop, rng) for i in range(n)]  # type: ignore[arg-type]
         body = json.dumps(payloads[0], ensure_ascii=False).encode()
@@ -114,10 +134,13 @@ async def run(url: str, n: int, searches: int) -> None:
             payload = {**payload, "id": f"{payload['id']}-warm"}
             payload["object"] = {**payload["object"], "id": f"{payload['object']['id']}-warm"}
             await handler(fed, APObject(payload), actors[payload["actor"]])
-        wall, cpu = time.perf_counter(), time.process_time()
-        for payload in payloads:
-            await handler(fed, APObject(payload), actors[payload["actor"]])
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if worker:
+            wall, cpu = await _through_worker(fed, payloads, actors)
+        else:
+            wall, cpu = time.perf_counter(), time.process_time()
+            for payload in payloads:
+                await handler(fed, APObject(payload), actors[payload["actor"]])
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         stored = await Offer.filter(local_uuid__isnull=True).count()
         started = time.perf_counter()
         for _ in range(1000):
@@ -127,10 +150,12 @@ async def run(url: str, n: int, searches: int) -> None:
     finally:
         await close_db()
     engine = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-    print("| engine | offers | saved searches | stored | wall ms/offer | CPU ms/offer |")
-    print("|---|---|---|---|---|---|")
+    how = f"worker, batches of {batch}" if worker else "handler"
+    print("| engine | timed | offers | saved searches | stored | wall ms/offer | CPU ms/offer |")
+    print("|---|---|---|---|---|---|---|")
     print(
-        f"| {engine} | {n} | {searches} | {stored} | {wall / n * 1000:.2f} | {cpu / n * 1000:.2f} |"
+        f"| {engine} | {how} | {n} | {searches} | {stored} | {wall / n * 1000:.2f} "
+        f"| {cpu / n * 1000:.2f} |"
     )
     print(f"load_json, one {len(body)}-byte Create: {json_us:.1f} µs per call")
 
@@ -140,7 +165,10 @@ async def main() -> None:
     parser.add_argument("--database-url", default="", help="postgres://… (a fresh database)")
     parser.add_argument("-n", type=int, default=500)
     parser.add_argument("--searches", type=int, default=0)
+    parser.add_argument("--worker", action="store_true", help="time the worker's passes")
+    parser.add_argument("--batch-size", type=int, default=20, help="worker_batch_size")
     args = parser.parse_args()
+    options = {"worker": args.worker, "batch": args.batch_size}
     if args.database_url.startswith(("postgres://", "postgresql://")):
         import asyncpg
 
@@ -154,13 +182,13 @@ async def main() -> None:
             url = urlunsplit(
                 urlsplit(args.database_url)._replace(scheme="postgres", path=f"/{name}")
             )
-            await run(url, args.n, args.searches)
+            await run(url, args.n, args.searches, **options)
         finally:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await conn.close()
         return
     with tempfile.TemporaryDirectory(prefix="coopub-bench-store-") as tmp:
-        await run(f"sqlite://{tmp}/bench.sqlite3", args.n, args.searches)
+        await run(f"sqlite://{tmp}/bench.sqlite3", args.n, args.searches, **options)
 
 
 if __name__ == "__main__":

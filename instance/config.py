@@ -131,6 +131,9 @@ class ServerSettings(Section):
 class WorkerSettings(Section):
     processes: int | None = Field(None, ge=1, le=1024)
     """Worker processes of ``coopub worker`` (and of ``coopub serve``); absent: one per core."""
+    nice: int = Field(10, ge=0, le=19)
+    """Added to the niceness of worker processes: on busy cores the web processes (what peers
+    and browsers wait on) run first, the background work right after; 0: the same priority."""
 
 
 class OrganizationSettings(Section):

@@ -82,9 +82,11 @@ async def run_worker(
     upkeep: bool = True,
     signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM),
 ) -> None:
-    """One worker loop until one of ``signals``; on PostgreSQL it also listens for work."""
+    """One worker loop until one of ``signals``, in a process of its own (its priority
+    lowered by ``[worker] nice``); on PostgreSQL it also listens for work."""
     from instance.worker import run_forever
 
+    lower_priority(config.worker.nice)
     await check_database(config.database_url)
     await open_db(config.database_url)
     fed = build_federation(config)
@@ -103,6 +105,17 @@ async def run_worker(
             await listening
         await fed.aclose()
         await close_db()
+
+
+def lower_priority(nice: int) -> None:
+    """Add ``nice`` to this process's niceness (a worker process: the web ones run first on busy
+    cores). Refused by the system (a sandbox), it says so and runs on as it is."""
+    if not nice:
+        return
+    try:
+        os.nice(nice)
+    except OSError as exc:
+        log.warning("worker priority unchanged", extra={"nice": nice, "error": str(exc)})
 
 
 def worker_process(config_path: str, index: int, level: str) -> None:

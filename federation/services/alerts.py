@@ -112,24 +112,20 @@ def params_of(search: SavedSearch) -> SearchParams:
 # --- matching ----------------------------------------------------------------------------------
 
 
-async def match_offer(offer: Offer) -> int:
+async def match_offer(offer: Offer, searches: list[SavedSearch] | None = None) -> int:
     """Record each saved search that finds ``offer``, once per search; how many are new. Only
-    an open offer matches, and never one of the member's own.
+    an open offer matches, and never one of the member's own. ``searches``: the candidates
+    read already for several offers (``candidate_searches``), else read here.
 
     The search's rules are ``search.narrowed`` (and its tests made in Python): here the tests
     in Python come first for every saved search, and those that pass are asked of the database
     in one statement (``_found``), not one query per saved search."""
     if offer.status != OfferStatus.OPEN:
         return 0
-    candidates = SavedSearch.filter(
-        Q(kind__isnull=True) | Q(kind=offer.kind),
-        member__disabled=False,
-        member__deleted_at__isnull=True,
-    )
-    if offer.author_id is not None:
-        candidates = candidates.exclude(member_id=offer.author_id)
+    if searches is None:
+        searches = await candidate_searches([offer])
     asked: list[tuple[SavedSearch, QuerySet[Offer]]] = []
-    for search in await candidates:
+    for search in searches:
         if _cannot_match(offer, search):
             continue
         params = params_of(search)
@@ -143,6 +139,20 @@ async def match_offer(offer: Offer) -> int:
     if new:
         log.info("offer matched saved searches", extra={"offer": offer.ap_id, "matches": new})
     return new
+
+
+async def candidate_searches(offers: list[Offer]) -> list[SavedSearch]:
+    """The saved searches that may find one of ``offers`` (open ones): of an active member,
+    for any kind or one of theirs; one query, none when no offer is open. ``match_offer``
+    leaves out, per offer, those of another kind and the author's own."""
+    kinds = sorted({_value(o.kind) for o in offers if o.status == OfferStatus.OPEN})
+    if not kinds:
+        return []
+    return await SavedSearch.filter(
+        Q(kind__isnull=True) | Q(kind__in=kinds),
+        member__disabled=False,
+        member__deleted_at__isnull=True,
+    )
 
 
 async def _record(offer: Offer, found: list[SavedSearch]) -> int:
@@ -182,8 +192,13 @@ async def _record(offer: Offer, found: list[SavedSearch]) -> int:
 
 
 def _cannot_match(offer: Offer, search: SavedSearch) -> bool:
-    """A criterion the offer fails for certain, seen without the database: another purpose,
-    fewer places than asked (an unknown number is never enough, as ``NULL >= n`` in SQL)."""
+    """A criterion the offer fails for certain, seen without the database: another kind, the
+    author's own search, another purpose, fewer places than asked (an unknown number is never
+    enough, as ``NULL >= n`` in SQL)."""
+    if search.kind is not None and search.kind != _value(offer.kind):
+        return True
+    if offer.author_id is not None and search.member_id == offer.author_id:
+        return True
     if search.purpose is not None and search.purpose != _value(offer.purpose):
         return True
     if search.min_quantity is None:

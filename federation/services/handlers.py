@@ -9,8 +9,11 @@ activity concerns nothing we keep (recorded as ignored, see `federation/outcome.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from activitypub.apobject import APObject
+from activitypub.offers import is_offer_document
 from activitypub.urls import DIRECTORY_USERNAME
 from federation.actors import save_actor_update
 from federation.context import Federation, Handler
@@ -27,8 +30,14 @@ from federation.services.bookings_inbox import (
 from federation.services.directory import directory_actor, on_join, send_earlier_offers
 from federation.services.follows import on_accept, on_follow, on_reject, on_undo_follow
 from federation.services.moves import on_move
+from federation.services.offer_reasons import pushed_id
 from federation.services.offers import backfill
-from federation.services.offers_inbox import on_create, on_delete_offer, on_update_offer
+from federation.services.offers_inbox import (
+    on_create,
+    on_create_offers,
+    on_delete_offer,
+    on_update_offer,
+)
 from federation.services.posts_inbox import (
     forget_author,
     on_announce_any,
@@ -133,12 +142,61 @@ async def on_create_any(fed: Federation, act: APObject, signer: RemoteActor) -> 
     await on_create(fed, act, signer)
 
 
+class CreateHandler:
+    """``Create`` (``on_create_any``); in a worker batch, each run of public offers is stored
+    together (``on_create_offers``), the others one by one, in order."""
+
+    async def __call__(self, fed: Federation, act: APObject, signer: RemoteActor) -> None:
+        await on_create_any(fed, act, signer)
+
+    async def many(
+        self, fed: Federation, items: Sequence[tuple[APObject, RemoteActor]]
+    ) -> list[Exception | None]:
+        answers: list[Exception | None] = []
+        run: dict[str, tuple[APObject, dict[str, Any], RemoteActor]] = {}
+        for act, signer in items:
+            raw = _public_offer(act)
+            if raw is None or pushed_id(act, raw) in run:  # not an offer, or the same again
+                answers += await _offers_together(fed, list(run.values()))
+                run = {}
+            if raw is not None:
+                run[pushed_id(act, raw)] = (act, raw, signer)
+                continue
+            try:
+                await on_create_any(fed, act, signer)
+            except Exception as exc:  # that item's outcome, for the inbox's outcome policy
+                answers.append(exc)
+            else:
+                answers.append(None)
+        return answers + await _offers_together(fed, list(run.values()))
+
+
+async def _offers_together(
+    fed: Federation, run: list[tuple[APObject, dict[str, Any], RemoteActor]]
+) -> list[Exception | None]:
+    """``on_create_offers``; when it fails as a whole (the database), the same error for each
+    offer of the run, and for them only."""
+    try:
+        return await on_create_offers(fed, run)
+    except Exception as exc:  # each offer's outcome, for the inbox's outcome policy
+        return [exc] * len(run)
+
+
+def _public_offer(act: APObject) -> dict[str, Any] | None:
+    """The offer a ``Create`` carries when ``on_create_any`` can only store it: an offer
+    document, public (a private note may be a booking's message or a request)."""
+    raw, inner = act.object_document(), act.object
+    if raw is None or inner is None or not is_offer_document(raw):
+        return None
+    return raw if act.is_public or inner.is_public else None
+
+
 def inbox_handlers() -> dict[str, Handler]:
     """A fresh registry (callers may add to theirs without touching anyone else's)."""
     return {
         "Follow": on_follow_any,
         "Accept": on_accept_and_backfill,
-        "Create": on_create_any,
+        "Create": CreateHandler(),
         "Announce": on_announce_any,
         "Like": on_like,
         "Offer": on_offer,

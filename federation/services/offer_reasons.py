@@ -21,7 +21,7 @@ book it (``bookings.find_offer``), and the backfill of an actor we just followed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from tortoise.expressions import Q
 from activitypub.apobject import APObject, all_ids
 from activitypub.urls import PUBLIC_ALIASES, host_of
 from federation.context import Federation
-from models.actors import LocalActor, RemoteActor
+from models.actors import ActorKind, LocalActor, RemoteActor
 from models.bookings import Booking
 from models.directory import DirectoryEntry, EntryState
 from models.errors import Blocked, Malformed, NotFound
@@ -84,6 +84,11 @@ async def reason_to_keep(
         return "coop followed"
     if await _addressed_here(fed, named):
         return "addressed here"
+    return await _other_reason(fed, offer, signer)
+
+
+async def _other_reason(fed: Federation, offer: dict[str, Any], signer: RemoteActor) -> str | None:
+    """The reasons to keep an offer asked last: booked here, admitted to this directory."""
     offer_id = offer.get("id")
     if isinstance(offer_id, str) and await Booking.exists(offer_uri=offer_id):
         return "booked here"
@@ -115,19 +120,83 @@ async def pushed_offer(
     fed: Federation, act: APObject, offer: dict[str, Any], signer: RemoteActor
 ) -> Pushed:
     """``why_pushed``, with the ``Offer`` row it read."""
-    offer_id = offer.get("id") if isinstance(offer.get("id"), str) else act.object_id
-    existing = await Offer.get_or_none(ap_id=offer_id or "")
+    offer_id = pushed_id(act, offer)
+    existing = await Offer.get_or_none(ap_id=offer_id)
     if existing is not None and existing.author_uri != signer.ap_id:
         raise Blocked(f"{signer.ap_id} sent {act.type} of an offer of {existing.author_uri}")
     reason = "held here" if existing else await reason_to_keep(fed, act, offer, signer)
     if reason is None:
         raise NotFound(f"{act.type} of {offer_id}: an offer nobody here asked for")
-    return Pushed(reason, offer_id or "", existing)
+    return Pushed(reason, offer_id, existing)
+
+
+async def pushed_offers(
+    fed: Federation, items: Sequence[tuple[APObject, dict[str, Any], RemoteActor]]
+) -> list[Pushed | Exception]:
+    """``pushed_offer`` of several activities at once (a worker batch), each answer the row
+    read or the exception ``pushed_offer`` would raise: one query for the copies held, one for
+    the follows, one for the local actors addressed, for the whole batch. The rarer reasons
+    (booked, admitted) are asked per offer, only of those still without one."""
+    ids = [pushed_id(act, offer) for act, offer, _ in items]
+    wanted = sorted({i for i in ids if i})
+    held = {o.ap_id: o for o in await Offer.filter(ap_id__in=wanted)} if wanted else {}
+    named = [addressees(act.raw, offer) for act, offer, _ in items]
+    same_host = [
+        {u for u in names if _on_host(u, signer.domain)}
+        for names, (_, _, signer) in zip(named, items, strict=True)
+    ]
+    asking = [i for i, offer_id in enumerate(ids) if offer_id not in held]
+    followed = await _followed_among(
+        {u for i in asking for u in (items[i][2].ap_id, *same_host[i])}
+    )
+    local = await _local_among(fed, {u for i in asking for u in named[i]})
+    answers: list[Pushed | Exception] = []
+    for i, (act, offer, signer) in enumerate(items):
+        existing = held.get(ids[i])
+        if existing is not None and existing.author_uri != signer.ap_id:
+            answers.append(
+                Blocked(f"{signer.ap_id} sent {act.type} of an offer of {existing.author_uri}")
+            )
+            continue
+        if existing is not None:
+            reason: str | None = "held here"
+        elif signer.ap_id in followed:
+            reason = "author followed"
+        elif followed & same_host[i]:
+            reason = "coop followed"
+        elif any(fed.urls.parse_actor(uri) in local for uri in named[i]):
+            reason = "addressed here"
+        else:
+            reason = await _other_reason(fed, offer, signer)
+        if reason is None:
+            answers.append(NotFound(f"{act.type} of {ids[i]}: an offer nobody here asked for"))
+        else:
+            answers.append(Pushed(reason, ids[i], existing))
+    return answers
+
+
+def pushed_id(act: APObject, offer: dict[str, Any]) -> str:
+    """The id of a pushed offer: its own, else the one the activity names."""
+    offer_id = offer.get("id") if isinstance(offer.get("id"), str) else act.object_id
+    return offer_id or ""
+
+
+async def _local_among(fed: Federation, uris: Iterable[str]) -> set[tuple[ActorKind, str]]:
+    """The local actors (kind, username) among ``uris`` that exist: one query (none when no
+    id is one of ours)."""
+    local = {parsed for uri in sorted(uris) if (parsed := fed.urls.parse_actor(uri))}
+    if not local:
+        return set()
+    wanted = Q(*(Q(kind=kind, username=name) for kind, name in sorted(local)), join_type="OR")
+    rows = await LocalActor.filter(wanted, deleted_at=None).values_list("kind", "username")
+    return {(ActorKind(kind), str(name)) for kind, name in rows}
 
 
 async def _followed_among(uris: set[str]) -> set[str]:
     """Which of ``uris`` a local actor follows (accepted): one query for the author and its
     coop alike."""
+    if not uris:
+        return set()
     found = (
         await Follow.filter(
             target_uri__in=sorted(uris),

@@ -10,15 +10,19 @@ received offer, not two.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from activitypub.apobject import APObject
 from activitypub.offers import as_to_offer_fields, is_offer_document
 from federation.context import Federation
-from federation.services.alerts import matched
+from federation.services.alerts import candidate_searches, match_offer, matched
 from federation.services.directory import relay
-from federation.services.offer_reasons import Pushed, pushed_offer
+from federation.services.offer_reasons import Pushed, pushed_offer, pushed_offers
 from models.actors import RemoteActor
 from models.errors import Blocked, NotFound
 from models.offers import Offer
@@ -36,7 +40,12 @@ async def store_remote_offer(
     """Store or update a remote offer; expired ones and local ids are not stored, and an offer
     held here is only ever changed by its own author (no takeover by a neighbour). ``pushed``:
     the row ``offer_reasons`` read already, used when it was read under the same id."""
-    fields = as_to_offer_fields(raw, author_uri)
+    return await _store(as_to_offer_fields(raw, author_uri), author_uri, author, pushed)
+
+
+async def _store(
+    fields: dict[str, Any], author_uri: str, author: RemoteActor | None, pushed: Pushed | None
+) -> Offer | None:
     if pushed is not None and pushed.ap_id == fields["ap_id"]:
         existing = pushed.held
     else:
@@ -71,6 +80,78 @@ async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None
     log.info("remote offer stored", extra=extra)
     if offer is not None:
         await relay(fed, offer.ap_id, signer)
+
+
+async def on_create_offers(
+    fed: Federation, items: Sequence[tuple[APObject, dict[str, Any], RemoteActor]]
+) -> list[Exception | None]:
+    """``on_create`` of several offer documents at once (a worker batch; no two the same
+    offer): what each call would have raised, or None. The reasons are read for all at once
+    (``pushed_offers``), the new offers inserted in one statement, the saved searches read
+    once; an offer held already, or gone by, is stored as ``store_remote_offer`` does."""
+    if not items:
+        return []
+    answers: list[Exception | None] = [None] * len(items)
+    stored: dict[int, Offer | None] = {}
+    pushed = await pushed_offers(fed, items)
+    new: dict[int, dict[str, Any]] = {}
+    for i, ((_, raw, signer), why) in enumerate(zip(items, pushed, strict=True)):
+        try:
+            if isinstance(why, Exception):
+                raise why
+            fields = as_to_offer_fields(raw, signer.ap_id)
+            if why.held is None and why.ap_id == fields["ap_id"] and not _gone_by(fields):
+                new[i] = {**fields, "author_name": signer.name or signer.username, "coop_uri": None}
+            else:
+                stored[i] = await _store(fields, signer.ap_id, signer, why)
+        except Exception as exc:  # that item's outcome, as its own call would have raised
+            answers[i] = exc
+    try:
+        stored |= await _inserted(new)
+    except IntegrityError:  # one of them stored meanwhile (another worker): each on its own
+        for i, fields in new.items():
+            _, _, signer = items[i]
+            try:
+                stored[i] = await _store(fields, signer.ap_id, signer, cast(Pushed, pushed[i]))
+            except Exception as exc:  # that item's outcome
+                answers[i] = exc
+    except Exception as exc:  # the outcome of the new ones
+        answers = [exc if i in new else answer for i, answer in enumerate(answers)]
+    for i, (act, _, signer) in enumerate(items):
+        why = pushed[i]
+        if answers[i] is not None or isinstance(why, Exception):
+            continue
+        extra = {"offer": act.object_id, "stored": stored[i] is not None, "why": why.reason}
+        log.info("remote offer stored", extra=extra)
+        if (offer := stored[i]) is not None:
+            try:
+                await relay(fed, offer.ap_id, signer)
+            except Exception as exc:  # that item's outcome
+                answers[i] = exc
+    return answers
+
+
+def _gone_by(fields: dict[str, Any]) -> bool:
+    expires: datetime = fields["expires_at"]
+    return expires < datetime.now(UTC)
+
+
+async def _inserted(new: dict[int, dict[str, Any]]) -> dict[int, Offer | None]:
+    """Insert the new offers (their fields) in one statement (``IntegrityError``, nothing
+    inserted, when one was stored meanwhile), then record the saved searches they match."""
+    offers = {i: Offer(**fields) for i, fields in new.items()}
+    if not offers:
+        return {}
+    async with in_transaction():
+        await Offer.bulk_create(list(offers.values()))
+    searches = await candidate_searches(list(offers.values()))
+    if searches:
+        ap_ids = [offer.ap_id for offer in offers.values()]
+        ids = dict(await Offer.filter(ap_id__in=ap_ids).values_list("ap_id", "id"))
+        for offer in offers.values():
+            offer.id = ids[offer.ap_id]
+            await match_offer(offer, searches)
+    return dict(offers)
 
 
 async def on_update_offer(fed: Federation, act: APObject, signer: RemoteActor) -> bool:
