@@ -10,6 +10,7 @@ from activitypub.apobject import APObject
 from activitypub.urls import Urls
 from federation.blocks import refuse_outgoing
 from federation.http import FederationHttp, Signer
+from federation.inbox_writes import InboxWrites
 from federation.settings import DirectorySettings, FederationSettings, RetentionSettings
 from models.actors import ActorKind, LocalActor, RemoteActor
 from models.errors import NotFound
@@ -41,6 +42,8 @@ class Federation:
     the protocol layer dispatches without knowing any service."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when work is queued, so in-process workers start at once instead of at the next poll."""
+    inbox_writes: InboxWrites = field(default_factory=InboxWrites)
+    """The inbox rows of concurrent POSTs, written together (``federation/inbox_writes.py``)."""
 
     @classmethod
     def create(

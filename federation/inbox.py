@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, cast, runtime_checkable
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from activitypub.apobject import APObject, oversized_ids
@@ -171,16 +170,15 @@ async def store_incoming(
         return False
     activity = incoming.activity
     activity_id = activity.id or "urn:sha256:" + hashlib.sha256(body).hexdigest()
-    try:
-        await InboxItem.create(
-            activity_id=activity_id,
-            actor_uri=incoming.signer.ap_id,
-            type=activity.type[:64],
-            payload=activity.raw,
-            recipient=recipient,
-            next_attempt_at=datetime.now(UTC),
-        )
-    except IntegrityError:
+    stored = await fed.inbox_writes.add(
+        activity_id=activity_id,
+        actor_uri=incoming.signer.ap_id,
+        type=activity.type[:64],
+        payload=activity.raw,
+        recipient=recipient,
+        next_attempt_at=datetime.now(UTC),
+    )
+    if not stored:
         log.info("duplicate activity ignored", extra={"activity": activity_id})
         return False
     fed.poke()

@@ -1,8 +1,10 @@
 """What one inbox POST writes: from a known signer on a reachable host, only its inbox row (no
-``UPDATE host``, no actor row touched); and a batch of items records its outcomes together."""
+``UPDATE host``, no actor row touched); concurrent POSTs' rows are written together (one
+transaction, duplicates told apart); and a batch of items records its outcomes together."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -81,6 +83,52 @@ async def test_a_post_from_a_known_reachable_host_writes_only_its_inbox_row(
         assert len(writes) == 1 and "inbox_item" in writes[0], writes
         assert len(seen) == 2, seen  # the key's owner, then the row
     assert await InboxItem.all().count() == 4
+
+
+async def test_concurrent_posts_write_their_rows_together(
+    fed: Federation, client: httpx.AsyncClient
+) -> None:
+    """Twelve POSTs at once: the first row is written alone, the others that arrived meanwhile
+    in one more write (one INSERT of all); an activity sent twice at once, or received before,
+    is stored once and answered 202 each time."""
+    zoe, pem = await remote_actor("zoe", key=keypair("a"))
+    assert zoe.key_id
+    await Host.create(domain=zoe.domain, last_success_at=datetime.now(UTC))
+    before = await post_signed(client, f"{BASE}/inbox", follow(zoe, 0), zoe.key_id, pem)
+    assert before.status_code == 202, before.text
+    sent = [follow(zoe, n) for n in range(1, 11)] + [follow(zoe, 5), follow(zoe, 0)]
+    with statements() as seen:
+        answers = await asyncio.gather(
+            *(post_signed(client, f"{BASE}/inbox", a, zoe.key_id, pem) for a in sent)
+        )
+    assert [r.status_code for r in answers] == [202] * 12
+    inserts = [q for q in seen if WRITE.match(q)]
+    assert len(inserts) <= 3 and all("inbox_item" in q for q in inserts), inserts
+    ids = await InboxItem.all().order_by("activity_id").values_list("activity_id", flat=True)
+    assert ids == sorted(f"{zoe.ap_id}/follows/{n}" for n in range(11))
+
+
+async def test_rows_written_together_tell_new_from_received(fed: Federation) -> None:
+    """``InboxWrites`` directly: a write of several rows answers, per row, whether it was
+    new; the second of the same id in one write, and an id stored before, are not."""
+    now = datetime.now(UTC)
+
+    def row(n: int) -> dict[str, Any]:
+        return {
+            "activity_id": f"https://a.example/a/{n}",
+            "actor_uri": "https://a.example/u",
+            "type": "Follow",
+            "payload": {"n": n},
+            "recipient": None,
+            "next_attempt_at": now,
+        }
+
+    assert await fed.inbox_writes.add(**row(0))
+    assert not await fed.inbox_writes.add(**row(0))
+    answers = await asyncio.gather(*(fed.inbox_writes.add(**row(n)) for n in (1, 2, 0, 2, 3)))
+    assert answers == [True, True, False, False, True]
+    payloads = await InboxItem.all().order_by("id").values_list("payload", flat=True)
+    assert payloads == [{"n": 0}, {"n": 1}, {"n": 2}, {"n": 3}]
 
 
 async def test_a_batch_records_its_outcomes_in_one_statement_per_state(
