@@ -22,7 +22,7 @@ from federation.services.search import (
     parse_search,
     search_offers,
 )
-from federation.services.search_index import Box, near_ids, text_ids
+from federation.services.search_index import Box, first_regular_start, near_ids, text_ids
 from federation.services.search_walk import planned
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 from tests.rig.database import fresh_database_url, is_postgres
@@ -207,7 +207,7 @@ import asyncio, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 from models.db import tortoise_config
-from federation.services.search_index import Box, near_ids, text_ids
+from federation.services.search_index import Box, first_regular_start, near_ids, text_ids
 from federation.services.search_walk import planned
 
 async def main(url):
@@ -274,6 +274,23 @@ def _ride(rng: random.Random, n: int) -> Offer:
     elif rng.random() < 0.5:
         offer.details = {"seats": 3}
     return offer
+
+
+async def test_the_first_start_of_a_regular_ride_still_running(db: None) -> None:
+    """``first_regular_start``: among rides with a schedule (readable or not), those expiring
+    at or after the date; rides without one, and other kinds, are bounded by their span. A
+    ``"schedule": null`` counts on PostgreSQL (JSON ``null`` is a value there), not on SQLite:
+    either way a bound no later than the regular rides' first start."""
+    rng = random.Random(3)
+    rides = [_ride(rng, 20_000 + n) for n in range(200)]
+    await Offer.bulk_create(rides)
+    for moment in (NOW - timedelta(days=20), NOW, NOW + timedelta(days=40)):
+        running = [r for r in rides if r.expires_at >= moment and "schedule" in r.details]
+        regular = [r.starts_at for r in running if r.details["schedule"] is not None]
+        first = await first_regular_start(moment)
+        assert first is not None and regular
+        assert min(r.starts_at for r in running) <= first <= min(regular)
+    assert await first_regular_start(NOW + timedelta(days=400)) is None
 
 
 @pytest.mark.parametrize("cap", [30, 100_000])

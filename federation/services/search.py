@@ -27,6 +27,7 @@ from federation.services.limited import hidden_offers
 from federation.services.places import find_places
 from federation.services.search_index import (
     Box,
+    first_regular_start,
     longest_span,
     near_ids,
     text_ids,
@@ -266,16 +267,20 @@ async def search_offers(
 
 
 async def _earliest_start(params: SearchParams) -> datetime | None:
-    """A bound the date filter implies (``longest_span``), so that the time order is walked
-    from there, not from the oldest offer; a second and the microseconds more, so that it
-    stays below every offer it must let through, however the database compares moments."""
+    """A bound the date filter implies (``longest_span``, and the first start of a regular
+    ride still running), so that the time order is walked from there, not from the oldest
+    offer; a second and the microseconds more, so that it stays below every offer it must let
+    through, however the database compares moments."""
     if params.date_from is None:
         return None
-    span = await longest_span([params.kind] if params.kind else list(OfferKind))
-    if span is None:  # no offer of these kinds at all
-        return params.date_from
+    kinds = [params.kind] if params.kind else list(OfferKind)
+    span = await longest_span(kinds)
+    earliest = params.date_from - (span or timedelta(0))
+    if OfferKind.RIDE in kinds:
+        regular = await first_regular_start(params.date_from)
+        earliest = min(earliest, regular or earliest)
     try:
-        return (params.date_from - span - timedelta(seconds=1)).replace(microsecond=0)
+        return (earliest - timedelta(seconds=1)).replace(microsecond=0)
     except OverflowError:  # before year 1: no bound
         return None
 

@@ -38,16 +38,15 @@ TEXT = "title || ' ' || description || ' ' || place_name || ' ' || dest_name"
 """The indexed expression of migration 0015 (PostgreSQL), spelt exactly as there."""
 
 
-SPAN_POSTGRES = (
-    "(CASE WHEN kind = 'ride' THEN GREATEST(COALESCE(ends_at, starts_at), expires_at)"
-    " ELSE COALESCE(ends_at, starts_at) END) - starts_at"
+SPAN_POSTGRES = "COALESCE(ends_at, starts_at) - starts_at"
+SPAN_SQLITE = "julianday(COALESCE(ends_at, starts_at)) - julianday(starts_at)"
+SCHEDULE_POSTGRES = "details -> 'schedule'"
+SCHEDULE_SQLITE = (
+    "CASE WHEN json_valid(details) THEN json_extract(details, '$.schedule') ELSE 1 END"
 )
-SPAN_SQLITE = (
-    "(CASE WHEN kind = 'ride' THEN max(julianday(COALESCE(ends_at, starts_at)),"
-    " julianday(expires_at)) ELSE julianday(COALESCE(ends_at, starts_at)) END)"
-    " - julianday(starts_at)"
-)
-"""The indexed expressions ``offer_span`` of migration 0015, spelt exactly as there."""
+"""The indexed expressions of migration 0017 (``offer_span``: how long an offer lasts;
+``offer_scheduled``: the rides with a schedule, whose ``IS NOT NULL`` it holds), spelt exactly
+as there. Unreadable JSON (never written by coopub) counts as a schedule: Python decides."""
 
 
 @dataclass(frozen=True)
@@ -153,10 +152,11 @@ async def _common(text: str) -> bool:
 
 
 async def longest_span(kinds: Sequence[str]) -> timedelta | None:
-    """The longest time, among offers of ``kinds``, from an offer's start to the last moment a
-    search by dates finds it (its end; a ride's expiry): an offer found from a date starts
-    at most that long before it, which turns the date into a range on the time order. None
-    when there is no such offer. One index look-up per kind (``offer_span``)."""
+    """The longest time, among offers of ``kinds``, from an offer's start to its end (its
+    start when it has none): an offer found from a date starts at most that long before it,
+    which turns the date into a range on the time order; regular rides, found until their
+    expiry, are asked apart (``first_regular_start``). None when there is no such offer. One
+    index look-up per kind (``offer_span``)."""
     conn = connections.get("default")
     postgres = _postgres()
     spans: list[timedelta] = []
@@ -175,17 +175,40 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
     return max(spans, default=None)
 
 
+async def first_regular_start(date_from: datetime) -> datetime | None:
+    """The earliest start among the rides with a schedule that expire at or after
+    ``date_from`` (each is found until its expiry, whenever it started), or None: read from
+    the partial index ``offer_scheduled``, which holds only them. Both planners, knowing
+    nothing of how many offers have a schedule, would rather walk an index of starts or of
+    kinds until the first one (all of them, 1–2 s at a million offers, when there is none):
+    PostgreSQL reads the partial index in a materialized CTE (no ``min`` rewritten as such a
+    walk), SQLite is told which index to use."""
+    conn = connections.get("default")
+    if _postgres():
+        sql = (
+            "WITH regular AS MATERIALIZED (SELECT starts_at, kind FROM offer"
+            f" WHERE ({SCHEDULE_POSTGRES}) IS NOT NULL AND expires_at >= $1)"
+            " SELECT min(starts_at) AS first FROM regular WHERE kind = 'ride'"
+        )
+        _, rows = await conn.execute_query(sql, [date_from])
+        return rows[0]["first"] if rows else None
+    moment = Offer._meta.fields_map["expires_at"]
+    sql = (
+        "SELECT min(starts_at) AS first FROM offer INDEXED BY offer_scheduled"
+        f" WHERE ({SCHEDULE_SQLITE}) IS NOT NULL AND expires_at >= ? AND kind = 'ride'"
+    )
+    _, rows = await conn.execute_query(sql, [moment.to_db_value(date_from, Offer)])
+    first = rows[0]["first"] if rows else None
+    return None if first is None else moment.to_python_value(first)
+
+
 def without_past_rides(query: QuerySet[Offer], date_from: datetime) -> QuerySet[Offer]:
     """``query`` without the rides that ended before ``date_from`` and have no schedule: the
     date filter lets every ride through until its expiry (a regular ride's departures are
     checked in Python), so a search by dates would otherwise read and build a day of past
     rides before its first match. ``in_dates`` refuses every row left out here (no
     ``schedule`` in ``details``: not a regular ride), so results do not change."""
-    schedule = (  # unreadable JSON (never written by coopub) is let through to Python
-        "details -> 'schedule'"
-        if _postgres()
-        else "CASE WHEN json_valid(details) THEN json_extract(details, '$.schedule') ELSE 1 END"
-    )
+    schedule = SCHEDULE_POSTGRES if _postgres() else SCHEDULE_SQLITE
     return query.annotate(search_schedule=RawSQL(schedule)).filter(
         ~Q(kind=OfferKind.RIDE)
         | Q(ends_at__gte=date_from)
