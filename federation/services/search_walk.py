@@ -43,6 +43,24 @@ WALK = ("enable_sort = off", "max_parallel_workers_per_gather = 0")
 """A walk reads a few hundred rows: starting parallel workers costs more than it saves."""
 
 
+KIND_ORDER = ["kind", "status", "starts_at", "id"]
+"""The columns of the index a walk among one kind reads (``Offer.Meta``)."""
+_kind_index: list[str] = []
+"""Its name on SQLite, once read (Tortoise names it after a hash of its columns)."""
+
+
+async def _sqlite_kind_index(db: BaseDBAsyncClient) -> str | None:
+    if not _kind_index:
+        _, indexes = await db.execute_query("SELECT name FROM pragma_index_list('offer')")
+        for index in indexes:
+            _, columns = await db.execute_query(
+                "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [index["name"]]
+            )
+            if [c["name"] for c in columns] == KIND_ORDER:
+                _kind_index.append(index["name"])
+    return _kind_index[0] if _kind_index else None
+
+
 async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer]:
     """The rows of ``query``, among ``ids`` when given (the few candidates an index named).
 
@@ -52,23 +70,34 @@ async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer
     (all rides, say) than look them up: it is told to use no index but the rowid. On
     PostgreSQL the rows are joined to the ids (``unnest``), looked up by primary key whatever
     the statistics say: without them (before autovacuum's first ``ANALYZE``) ``id = ANY(…)``
-    became a scan of every visible offer, 10× slower."""
-    if ids is None:
+    became a scan of every visible offer, 10× slower. A walk among one kind, on SQLite, is
+    told to read the index of that kind: a page that resumes after its last row (or a stream
+    bounded by another's last row) made it prefer the index of all kinds, and read every
+    offer of the window (rides of an area by dates: 40 ms instead of 4)."""
+    sqlite = query.capabilities.dialect == "sqlite"
+    if ids is None and not sqlite:
         return await query
     # what ``QuerySet._execute`` does, with the clauses Tortoise cannot write
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, values = query.query.get_parameterized_sql()
+    if ids is None and '"kind"=?' not in sql:
+        return await query
     table, order = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
     if sql.count(table) != 1 or sql.count(order) != 1 or " WHERE " not in sql:
         raise UnexpectedQuery(sql)
-    if query.capabilities.dialect == "sqlite":
+    if sqlite and ids is not None:
         sql = sql.replace(table, f"{table} NOT INDEXED")
         among = ' AND "id" IN (SELECT value FROM json_each(?))'
         # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
         head, tail = sql.split(order)
         values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
         sql = f"{head}{among}{order}{tail}"
+    elif ids is None:  # SQLite, among one kind
+        index = await _sqlite_kind_index(query._db)
+        if index is None:
+            return await query
+        sql = sql.replace(table, f'{table} INDEXED BY "{index}"')
     else:
         among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
         sql = sql.replace(table, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
