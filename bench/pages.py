@@ -8,11 +8,16 @@ as a host would), fills its database with N offers around French cities (bench/s
 generator; remote ones carry the AS2 document they would have arrived with), publishes a few
 local offers through the API, then sends ``--requests`` GETs per page from ``--clients``
 concurrent clients (httpx.AsyncClient): the home page, local offers' pages, a search near Lyon
-and the search page without a filter. Prints one table: latency percentiles, requests/s and the
-CPU time the server used (``/proc/<pid>/stat``, its child processes included).
+and the search page without a filter. Prints one table: latency percentiles, requests/s, the
+CPU time the server used (``/proc/<pid>/stat``, its child processes included) and, on
+PostgreSQL, the CPU time of the database's backends (``db CPU s``: on the same cores, and not
+the server's own).
 
 Without --database-url the database is a SQLite file in the temporary directory. With a
-postgres:// URL, the database --database-name is created on that server and dropped at the end.
+postgres:// URL, the database --database-name is created on that server and dropped at the end;
+after the fill it gets ``VACUUM ANALYZE offer`` (what autovacuum does within a minute of such a
+load, as bench/search.py does; ``--no-analyze`` leaves the planner without statistics, as on a
+server whose autovacuum is off).
 
 A measurement tool, never a test: nothing here asserts a duration.
 """
@@ -44,6 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tortoise import connections  # noqa: E402
+
 from activitypub.offer_to_as import offer_to_as  # noqa: E402
 from bench.search import SEED, make_offer, percentile  # noqa: E402
 from models.actors import LocalActor  # noqa: E402
@@ -54,6 +61,8 @@ COOPUB = str(Path(sys.executable).parent / "coopub")
 BATCH = 1000
 PASSWORD = "bench-pages-password-1"
 TICKS = os.sysconf("SC_CLK_TCK")
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+"""What a browser asks for a page (a member's pages then count the navigation's numbers)."""
 
 
 def free_port() -> int:
@@ -104,9 +113,10 @@ def _with_details(offer: Offer) -> Offer:
     return offer
 
 
-async def fill(url: str, n: int, base: str) -> float:
+async def fill(url: str, n: int, base: str, analyze: bool = True) -> float:
     """N offers through the models; the local ones are alice's, the remote ones keep the
-    document they came with (its ``url``: their page on their own host)."""
+    document they came with (its ``url``: their page on their own host). On PostgreSQL, then
+    ``VACUUM ANALYZE offer`` unless ``analyze`` is false."""
     await open_db(url)
     rng = random.Random(SEED)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -130,6 +140,9 @@ async def fill(url: str, n: int, base: str) -> float:
                     offer.document = offer_to_as(offer, followers=followers, url=page)
                 batch.append(offer)
             await Offer.bulk_create(batch)
+        conn = connections.get("default")
+        if analyze and conn.capabilities.dialect == "postgres":
+            await conn.execute_script("VACUUM ANALYZE offer")
     finally:
         await close_db()
     return time.perf_counter() - started
@@ -150,6 +163,34 @@ def cpu_seconds(pid: int) -> float:
             continue
         if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
             total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+async def database_cpu(url: str) -> float | None:
+    """User + system time of the PostgreSQL backends connected to ``url``'s database, in
+    seconds (the server runs on this machine: its processes are in /proc; the web processes'
+    pools keep their connections); None on SQLite, whose work is the server's own CPU."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        return None
+    import asyncpg
+
+    conn = await asyncpg.connect(_admin_dsn(url))
+    try:
+        name = urlsplit(url).path.lstrip("/")
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+    finally:
+        await conn.close()
+    return _cpu_of([int(row["pid"]) for row in rows])
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone, or another machine's
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS
     return total
 
 
@@ -276,12 +317,14 @@ async def run(args: argparse.Namespace, directory: Path, url: str, engine: str) 
     cli(directory, "member", "create", "alice", "--coop", "velos", "--email", "a@bench.example",
         "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
     token = cli(directory, "token", "create", "alice").strip().split()[-1]
-    seconds = await fill(url, args.offers, base)
-    print(f"engine: {engine}   offers: {args.offers}   fill: {seconds:.1f} s")
+    seconds = await fill(url, args.offers, base, analyze=not args.no_analyze)
+    analyzed = ", no ANALYZE" if args.no_analyze and engine == "PostgreSQL" else ""
+    print(f"engine: {engine}   offers: {args.offers}   fill: {seconds:.1f} s{analyzed}")
     server = await start(directory, base)
     limits = httpx.Limits(max_connections=args.clients + 5)
     clients = [
-        httpx.AsyncClient(base_url=base, limits=limits, timeout=120) for _ in range(args.clients)
+        httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers=BROWSER)
+        for _ in range(args.clients)
     ]
     try:
         uuids = await local_offers(clients[0], token)
@@ -300,19 +343,23 @@ async def run(args: argparse.Namespace, directory: Path, url: str, engine: str) 
         who = "one member's session" if args.logged_in else "anonymous"
         print(f"{args.requests} requests per page, {args.clients} clients ({who}); times in ms")
         print(f"  {'page':<26} {'requests':>8} {'p50':>7} {'p95':>7} {'max':>7} {'req/s':>7}"
-              f" {'server CPU s':>12} {'bench CPU s':>11}")  # fmt: skip
+              f" {'server CPU s':>12} {'db CPU s':>8} {'bench CPU s':>11}")  # fmt: skip
         spy = profile(args.profile, server.pid)
         if spy is not None:
             await asyncio.sleep(1)  # py-spy attaching
         for name, path in pages.items():
             if args.pages not in name:
                 continue
+            db = await database_cpu(url)
             cpu, mine = cpu_seconds(server.pid), time.process_time()
             times, wall = await drive(clients, path, args.requests)
             used, mine = cpu_seconds(server.pid) - cpu, time.process_time() - mine
+            after = await database_cpu(url)
+            db_used = "-" if db is None or after is None else f"{after - db:.2f}"
             print(f"  {name:<26} {len(times):>8} {percentile(times, 50):>7.1f}"
                   f" {percentile(times, 95):>7.1f} {max(times):>7.1f}"
-                  f" {len(times) / wall:>7.0f} {used:>12.2f} {mine:>11.2f}")  # fmt: skip
+                  f" {len(times) / wall:>7.0f} {used:>12.2f} {db_used:>8}"
+                  f" {mine:>11.2f}")  # fmt: skip
         print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -339,6 +386,9 @@ async def main() -> None:
     parser.add_argument("--web-processes", type=int, default=1, help="[server] web_processes")
     parser.add_argument("--profile", metavar="FILE", help="py-spy's collapsed stacks of the server")
     parser.add_argument("--pages", default="", help="only the pages whose name contains this")
+    parser.add_argument(
+        "--no-analyze", action="store_true", help="PostgreSQL: no VACUUM ANALYZE after the fill"
+    )
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="coopub-bench-pages-"))
     postgres = (args.database_url or "").startswith(("postgres://", "postgresql://"))

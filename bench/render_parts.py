@@ -7,7 +7,12 @@ against what it replaced, in one process (no HTTP):
 - ``limited.moderated()`` (one UNION query) against the three queries it replaced;
 - ``replies.reaction_counts`` (one grouped query) against two ``COUNT(*)``;
 - ``replies.shown_replies`` (the columns shown) against ``replies_of`` (whole rows, with each
-  reply's ``document``), on an object with 10 replies.
+  reply's ``document``), on an object with 10 replies, and its statement written once against
+  the same query built by Tortoise on every call, on an object with none (most offers);
+- a search result's labels: the helpers (``kind_label``…, one call each) against
+  ``list_labels`` (dictionary look-ups), and its link: ``path_for(…, query=…)`` against the
+  templates' ``path_for``;
+- the home page's coops: ``list_actors`` (whole actors) against the two columns shown.
 
 A temporary SQLite file, or a database created on the PostgreSQL server named by
 --database-url (``--database-name``, default ``coopub_bench_render``; refused if it exists)
@@ -32,18 +37,39 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from jinja2.runtime import Context  # noqa: E402
 from tortoise import connections  # noqa: E402
 
+from activitypub.urls import path_for  # noqa: E402
+from federation.services.accounts import create_actor  # noqa: E402
 from federation.services.limited import moderated  # noqa: E402
-from federation.services.replies import reaction_counts, replies_of, shown_replies  # noqa: E402
-from instance.forms.display import local_time  # noqa: E402
+from federation.services.local import list_actors  # noqa: E402
+from federation.services.replies import (  # noqa: E402
+    OPEN,
+    SHOWN,
+    reaction_counts,
+    replies_of,
+    shown_replies,
+)
+from instance.forms.display import (  # noqa: E402
+    kind_label,
+    local_time,
+    purpose_label,
+    status_label,
+    vehicle_label,
+)
+from instance.i18n import translations  # noqa: E402
 from instance.number_format import money  # noqa: E402
-from models.actors import LocalActor, RemoteActor  # noqa: E402
+from instance.templating import _path_for, env, list_labels  # noqa: E402
+from models.actors import ActorKind, LocalActor, RemoteActor  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.posts import Post, PostKind, Reaction, ReactionKind, Visibility  # noqa: E402
 
 NOW = datetime.now(UTC)
 TARGET = "https://coop.example/offers/1"
+NONE = "https://coop.example/offers/2"
+"""An offer nobody answered."""
+ASK = {"offer": "https://peer.example/objects/6f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d4e5f"}
 
 
 def timed(label: str, n: int, call: Callable[[], Any]) -> None:
@@ -74,6 +100,46 @@ async def two_counts() -> None:
     await reactions.filter(kind=ReactionKind.BOOST).count()
 
 
+async def built_replies() -> list[Post]:
+    """What ``shown_replies`` ran before: the same query, built by Tortoise on every call."""
+    query = Post.filter(in_reply_to=NONE, visibility__in=OPEN).only(*SHOWN)
+    return await query.order_by("published_at", "id").limit(200)
+
+
+async def coops_before() -> list[tuple[str, str]]:
+    """What the home page read before: whole actors (``list_actors``)."""
+    return [(c.name or c.username, c.username) for c in await list_actors(ActorKind.COOP)]
+
+
+async def coops_now() -> list[tuple[str, str]]:
+    rows = (
+        await LocalActor.filter(kind=ActorKind.COOP, deleted_at=None)
+        .order_by("username")
+        .values_list("name", "username")
+    )
+    return [(name or username, username) for name, username in rows]
+
+
+def labels_by_helpers(ctx: Context) -> list[str]:
+    """One result's labels as the search page made them before: a helper call each."""
+    return [
+        kind_label(ctx, "delivery_job"),
+        purpose_label(ctx, "delivery_job", "offer", True),
+        status_label(ctx, "full"),
+        vehicle_label(ctx, "cargo_bike"),
+    ]
+
+
+def labels_looked_up(lang: str) -> list[str]:
+    labels = list_labels(lang)
+    return [
+        labels.kind["delivery_job"],
+        labels.short_purpose["offer"],
+        labels.status["full"],
+        labels.vehicle["cargo_bike"],
+    ]
+
+
 async def fill() -> None:
     for n in range(10):
         await Post.create(
@@ -96,6 +162,8 @@ async def fill() -> None:
             object_uri=TARGET,
             created_at=NOW,
         )
+    for name in ("velos", "toits", "jardins"):
+        await create_actor(ActorKind.COOP, name)
 
 
 async def run(url: str, n: int) -> None:
@@ -124,6 +192,25 @@ async def run(url: str, n: int) -> None:
         )
         await atimed("10 replies: replies_of, whole rows (before)", q, lambda: replies_of(TARGET))
         await atimed("10 replies: shown_replies, columns shown", q, lambda: shown_replies(TARGET))
+        assert await built_replies() == await shown_replies(NONE) == []
+        await atimed("no reply: the query built by Tortoise (before)", q, built_replies)
+        await atimed(
+            "no reply: shown_replies, statement written once", q, lambda: shown_replies(NONE)
+        )
+        assert await coops_before() == await coops_now()
+        await atimed("home: coops, list_actors (before)", q, coops_before)
+        await atimed("home: coops, the two columns shown", q, coops_now)
+        ctx = Context(env, {"_": translations("fr").gettext, "lang": "fr"}, "bench", {})
+        assert labels_by_helpers(ctx) == labels_looked_up("fr")
+        timed("a result's 4 labels, helpers (before)", n, lambda: labels_by_helpers(ctx))
+        timed("a result's 4 labels, list_labels", n, lambda: labels_looked_up("fr"))
+        assert path_for("new_booking", query=ASK) == _path_for("new_booking", query=ASK)
+        timed("a result's link, path_for (before)", n, lambda: path_for("new_booking", query=ASK))
+        timed(
+            "a result's link, the templates' path_for",
+            n,
+            lambda: _path_for("new_booking", query=ASK),
+        )
     finally:
         await close_db()
 

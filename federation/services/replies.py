@@ -9,6 +9,7 @@ a thread. Favourites and boosts are ``Reaction`` rows, counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from tortoise import connections
@@ -83,10 +84,26 @@ SHOWN = (
 ``document``, the received activity, a few kilobytes of JSON to decode per reply."""
 
 
+@cache
+def _shown_sql(postgres: bool) -> str:
+    """``replies_of``'s query reading ``SHOWN``, written once: building it with Tortoise took
+    half of its time on every offer's page (most have no reply)."""
+    marks = ("$1", "$2", "$3", "$4") if postgres else ("?",) * 4
+    columns = ",".join(f'"{name}"' for name in SHOWN)
+    return (
+        f'SELECT {columns} FROM "{Post._meta.db_table}" WHERE "in_reply_to"={marks[0]}'
+        f' AND "visibility" IN ({marks[1]},{marks[2]})'
+        f' ORDER BY "published_at" ASC,"id" ASC LIMIT {marks[3]}'
+    )
+
+
 async def shown_replies(object_uri: str, limit: int = MAX_LISTED) -> list[Post]:
     """``replies_of`` reading only the columns ``SHOWN`` (partial rows, never saved)."""
-    query = Post.filter(in_reply_to=object_uri, visibility__in=OPEN).only(*SHOWN)
-    return await query.order_by("published_at", "id").limit(limit)
+    db = Post._meta.db
+    sql = _shown_sql(db.capabilities.dialect == "postgres")
+    values = [object_uri, *(v.value for v in OPEN), limit]
+    found: list[Post] = await db.executor_class(model=Post, db=db).execute_select(sql, values)
+    return found
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,27 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from federation.services.local import list_actors
 from instance.templating import render
-from models.actors import ActorKind
+from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
 
 
 async def home(request: Request) -> Response:
+    """The coops (``list_actors(ActorKind.COOP)``: not deleted, by username), reading the two
+    columns shown rather than whole actors (their keys among them)."""
     fed = request.app.state.fed
+    rows = (
+        await LocalActor.filter(kind=ActorKind.COOP, deleted_at=None)
+        .order_by("username")
+        .values_list("name", "username")
+    )
     coops = [
-        {"name": c.name or c.username, "username": c.username, "url": fed.urls.actor(c)}
-        for c in await list_actors(ActorKind.COOP)
+        {
+            "name": name or username,
+            "username": username,
+            "url": fed.urls.actor_for(ActorKind.COOP, username),
+        }
+        for name, username in rows
     ]
     return render(request, "home.html", {"coops": coops, "domain": fed.urls.domain})
 
