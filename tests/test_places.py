@@ -5,6 +5,7 @@ Nominatim, the BAN) answering over real HTTP on loopback in its own format."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import re
 import time
@@ -21,9 +22,10 @@ from babel.messages.pofile import read_po
 from activitypub.offers import distance_km
 from federation.context import Federation
 from federation.services import offers as service
+from federation.services import places
 from federation.services.geocoder import GeocoderSettings, geocode, lookup
 from federation.services.places import DATA, find_places, gazetteer
-from instance.app import create_app
+from instance.app import create_app, settle
 from instance.auth import create_token
 from instance.config import ConfigError, parse_config
 from instance.forms.layout import PLACE_HELP
@@ -538,3 +540,15 @@ def test_every_string_of_the_place_pages_is_in_the_catalogue() -> None:
         used |= set(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', source))
         used |= set(re.findall(r'help="([^"]+)"', source))
     assert sorted(used - known) == []
+
+
+async def test_settle_reads_the_gazetteer_then_hides_it_from_the_collector() -> None:
+    """The web process's start-up (``instance.app.settle``): the gazetteer read, then every
+    object alive frozen, so that a full collection no longer walks its 250,000 objects."""
+    gc.unfreeze()
+    try:
+        await settle()
+        assert places._loaded is not None
+        assert gc.get_freeze_count() > 200_000  # none before: the gazetteer's among them
+    finally:
+        gc.unfreeze()
