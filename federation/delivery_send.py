@@ -170,7 +170,17 @@ async def send_batch(sender: Sender, rows: list[Delivery]) -> None:
         except Exception as exc:  # one bad row must not abort the batch nor keep its lease
             await _crashed(fed, row, exc)
 
-    await asyncio.gather(*(run(r) for r in rows))
+    async def in_order(queue: list[Delivery]) -> None:
+        for row in queue:
+            await run(row)
+
+    # One inbox's rows one after the other, in the order they were queued: two Updates of one
+    # offer within a second (their ``updated`` says seconds) sent side by side could arrive
+    # the wrong way round, and the receiver would keep the older. Other inboxes go alongside.
+    by_inbox: dict[str, list[Delivery]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        by_inbox.setdefault(row.inbox, []).append(row)
+    await asyncio.gather(*(in_order(queue) for queue in by_inbox.values()))
     await record(fed, out)
 
 

@@ -193,3 +193,20 @@ async def test_a_pass_claims_batch_after_batch_within_the_host_limit(member: Loc
         assert remote.max_in_flight == 2
         assert len(remote.posts) == 7
     assert set(await Delivery.all().values_list("state", flat=True)) == {DeliveryState.DELIVERED}
+
+
+async def test_one_inbox_gets_its_activities_one_after_the_other_in_order(
+    member: LocalActor,
+) -> None:
+    """Several activities for one inbox in a batch are sent in the order they were queued, the
+    next once the previous was answered (two Updates within a second must not cross), though
+    the host would take four at once."""
+    async with (
+        RemoteServer(delay=0.02) as remote,
+        federation_with(per_host_concurrency=4) as fed,
+    ):
+        one = remote.url("/users/u0/inbox")
+        sent = [await publish(fed, member, create_note(fed, member), [one]) for _ in range(6)]
+        assert await deliver_due(fed) == 6
+        assert [p.json()["id"] for p in remote.posts] == [a.ap_id for a in sent]
+        assert remote.max_in_flight == 1
