@@ -54,20 +54,25 @@ async def _store(
         raise Blocked(f"{fields['ap_id']} is a local offer")
     if existing is not None and existing.author_uri != author_uri:
         raise Blocked(f"{author_uri} sent an offer of {existing.author_uri}")
-    if fields["expires_at"] < datetime.now(UTC):
+    if _gone_by(fields):
         if existing is not None:
             await existing.delete()
         return None
     if author is None or author.ap_id != author_uri:
         author = await RemoteActor.get_or_none(ap_id=author_uri)
-    fields["author_name"] = (author.name or author.username) if author else ""
-    fields["coop_uri"] = None
+    fields = _authored(fields, author)
     if existing is not None:
         if existing.updated_at > fields["updated_at"]:
             return existing  # an older copy arriving late (an Announce after an Update)
         await Offer.filter(id=existing.id).update(**fields)
         return await matched(await Offer.get(id=existing.id))
     return await matched(await Offer.create(**fields))
+
+
+def _authored(fields: dict[str, Any], author: RemoteActor | None) -> dict[str, Any]:
+    """An offer's fields with what is taken from its author here, not from the document."""
+    name = (author.name or author.username) if author else ""
+    return {**fields, "author_name": name, "coop_uri": None}
 
 
 async def on_create(fed: Federation, act: APObject, signer: RemoteActor) -> None:
@@ -101,7 +106,7 @@ async def on_create_offers(
                 raise why
             fields = as_to_offer_fields(raw, signer.ap_id)
             if why.held is None and why.ap_id == fields["ap_id"] and not _gone_by(fields):
-                new[i] = {**fields, "author_name": signer.name or signer.username, "coop_uri": None}
+                new[i] = _authored(fields, signer)
             else:
                 stored[i] = await _store(fields, signer.ap_id, signer, why)
         except Exception as exc:  # that item's outcome, as its own call would have raised

@@ -81,23 +81,20 @@ async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, values = query.query.get_parameterized_sql()
-    if ids is None and '"kind"=?' not in sql:
-        return await query
     table, order = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
-    if sql.count(table) != 1 or sql.count(order) != 1 or " WHERE " not in sql:
+    if ids is None:  # SQLite: among one kind, that kind's index; else the statement as it is
+        index = await _sqlite_kind_index(query._db) if '"kind"=?' in sql else None
+        if index is not None and sql.count(table) == 1:
+            sql = sql.replace(table, f'{table} INDEXED BY "{index}"')
+    elif sql.count(table) != 1 or sql.count(order) != 1 or " WHERE " not in sql:
         raise UnexpectedQuery(sql)
-    if sqlite and ids is not None:
+    elif sqlite:
         sql = sql.replace(table, f"{table} NOT INDEXED")
         among = ' AND "id" IN (SELECT value FROM json_each(?))'
         # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
         head, tail = sql.split(order)
         values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
         sql = f"{head}{among}{order}{tail}"
-    elif ids is None:  # SQLite, among one kind
-        index = await _sqlite_kind_index(query._db)
-        if index is None:
-            return await query
-        sql = sql.replace(table, f'{table} INDEXED BY "{index}"')
     else:
         among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
         sql = sql.replace(table, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
