@@ -86,6 +86,10 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 (no schema, not a database at all). Before use, any of them means it cannot be used as it is."""
 
 
+SQLITE_CACHE_KIB = -65536
+"""``PRAGMA cache_size``: negative, in KiB (64 MiB a connection)."""
+
+
 def engine(url: str) -> str:
     """``"sqlite"`` or ``"postgres"`` (the configuration accepts no other URL)."""
     return "sqlite" if url.startswith(SQLITE) else "postgres"
@@ -102,7 +106,12 @@ def connection_config(url: str) -> str | dict[str, Any]:
     is how long all of them wait. The database cannot be corrupted by it; a crash of coopub
     loses nothing; a power cut or an OS crash may lose the last transactions before the
     checkpoint. SQLite recommends it in WAL mode, and GoToSocial runs so by default
-    (``db-sqlite-synchronous``); PostgreSQL is the engine for an instance that must not."""
+    (``db-sqlite-synchronous``); PostgreSQL is the engine for an instance that must not.
+
+    Each connection keeps up to 64 MiB of pages (SQLite's default is 2 MiB): an offer's row
+    holds its AS2 document and spans several pages, and a search that looks up 1,500
+    candidates by id read them again from the OS at every page (2.7 ms instead of 1.0 at
+    15,000 offers). The cache grows only as pages are read."""
     if url.startswith(SQLITE) and url != "sqlite://:memory:":
         return {
             "engine": "models.sqlite_immediate",
@@ -110,6 +119,7 @@ def connection_config(url: str) -> str | dict[str, Any]:
                 "file_path": url[len(SQLITE) :],
                 "busy_timeout": 10_000,
                 "synchronous": "NORMAL",
+                "cache_size": SQLITE_CACHE_KIB,
             },
         }
     return url

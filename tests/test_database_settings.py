@@ -10,14 +10,14 @@ from tests.rig.database import is_postgres
 async def test_connection_settings(db: None) -> None:
     """SQLite: WAL with ``synchronous = NORMAL`` (1; a commit does not wait for the disk, a
     power cut may lose the last transactions, never corrupt the file), a 10 s busy timeout,
-    foreign keys enforced. PostgreSQL keeps its durable commits."""
+    foreign keys enforced, 64 MiB of page cache. PostgreSQL keeps its durable commits."""
     conn = connections.get("default")
     if is_postgres():
         _, rows = await conn.execute_query("SHOW synchronous_commit")
         assert rows[0]["synchronous_commit"] == "on"
         return
     settings = {}
-    for pragma in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys"):
+    for pragma in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "cache_size"):
         _, rows = await conn.execute_query(f"PRAGMA {pragma}")
         settings[pragma] = rows[0][0]
     assert settings == {
@@ -25,4 +25,5 @@ async def test_connection_settings(db: None) -> None:
         "synchronous": 1,
         "busy_timeout": 10_000,
         "foreign_keys": 1,
+        "cache_size": -65536,
     }
