@@ -31,6 +31,7 @@ from instance.logs import setup_logging
 from instance.media import serve_media
 from instance.metrics import RequestMetrics
 from instance.nav_counts import PendingRequests
+from instance.page_cache import PageCache
 from instance.rate_limits import ApiRateLimit, RateLimits
 from instance.routes import (
     account,
@@ -336,6 +337,8 @@ def create_app(
     app.state.config = config
     app.state.metrics = metrics
     app.state.limits = limits
+    seconds = config.server.page_cache_seconds
+    app.state.page_cache = PageCache(seconds) if seconds > 0 else None
     app.state.join_limits = TokenBuckets(config.limits.join_per_minute, config.limits.join_burst)
     if fed:
         app.state.fed = fed

@@ -126,6 +126,7 @@ class ServerSettings(Section):
     access_log: bool = True
     web_processes: int | None = Field(None, ge=1, le=1024)
     """Web processes sharing the listening socket; absent: one per core (instance/processes)."""
+    page_cache_seconds: float = Field(10, ge=0, le=3600)  # instance/page_cache; 0: off
 
 
 class WorkerSettings(Section):

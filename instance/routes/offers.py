@@ -14,12 +14,14 @@ from federation.services.limited import check_author_shown
 from federation.services.tombstones import deleted_at
 from instance.errors import error_response
 from instance.negotiation import AS2Response, wants_as2
+from instance.page_cache import kept_for_visitors
 from instance.routes.actors import require_signed_fetch
 from instance.routes.bookings_web import offer_html
 from instance.routes.web import gettext
 from models.errors import NotFound
 
 
+@kept_for_visitors
 async def offer_page(request: Request) -> Response:
     fed = request.app.state.fed
     local_uuid = request.path_params["uuid"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from instance.page_cache import kept_for_visitors
 from instance.templating import render
 from models.actors import ActorKind, LocalActor
 from models.errors import Malformed
 
 
+@kept_for_visitors
 async def home(request: Request) -> Response:
     """The coops (``list_actors(ActorKind.COOP)``: not deleted, by username), reading the two
     columns shown rather than whole actors (their keys among them)."""

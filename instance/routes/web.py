@@ -37,6 +37,7 @@ from instance.i18n import negotiate, translations
 from instance.login_limits import LoginLimits, LoginLocked
 from instance.negotiation import wants_html
 from instance.offer_view import SUMMARY_COLUMNS, offer_summary, offer_to_api, pages_of
+from instance.page_cache import kept_for_visitors
 from instance.place_names import finder
 from instance.rate_limits import client_address
 from instance.templating import env, render
@@ -357,6 +358,7 @@ async def delete_offer(request: Request) -> Response:
 # --- search and lists -------------------------------------------------------------------------
 
 
+@kept_for_visitors
 @page
 async def search_page(request: Request) -> Response:
     query = {k: v for k, v in request.query_params.items() if k != "lang"}
