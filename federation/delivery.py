@@ -44,6 +44,10 @@ __all__ = [
 
 PASS_SECONDS = 2.0
 """How long one pass of the worker keeps claiming more deliveries."""
+LARGEST_CLAIM = 100
+"""A claim that comes back full is followed by one twice as large, up to this: a long queue (a
+fan-out) is claimed in fewer, larger batches, each recorded in a few statements, while a few
+rows still go to several workers, ``worker_batch_size`` at a time."""
 
 
 def _now() -> datetime:
@@ -94,11 +98,12 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
     """Send the deliveries that are due, optionally only those of one actor's activities;
     returns how many were tried, once all of them are finished.
 
-    Batches of ``worker_batch_size`` are claimed one after the other, the next as soon as every
-    row claimed is being sent and a batch more stays under ``MAX_IN_FLIGHT`` requests (so the
-    hosts stay busy, and no row is held that another worker could send now). Claiming stops
-    when a claim comes back short (nothing more is due) or after ``PASS_SECONDS``, so that the
-    worker's other queues get their turn between passes."""
+    Batches of ``worker_batch_size`` (then larger, up to ``LARGEST_CLAIM``) are claimed one
+    after the other, the next as soon as every row claimed is being sent and a batch more stays
+    under ``MAX_IN_FLIGHT`` requests (so the hosts stay busy, and no row is held that another
+    worker could send now). Claiming stops when a claim comes back short (nothing more is due)
+    or after ``PASS_SECONDS``, so that the worker's other queues get their turn between
+    passes."""
     filters = {} if actor is None else {"activity__actor_id": actor.id}
     settings = fed.settings
     lease, size = timedelta(seconds=settings.lease_seconds), settings.worker_batch_size
@@ -119,6 +124,7 @@ async def deliver_due(fed: Federation, *, actor: LocalActor | None = None) -> in
                 batches.append(asyncio.create_task(_send_held(sender, rows, token)))
             if len(rows) < size or time.monotonic() >= stop_at:
                 break
+            size = min(2 * size, max(LARGEST_CLAIM, settings.worker_batch_size))
     except asyncio.CancelledError:
         for batch in batches:
             batch.cancel()

@@ -14,15 +14,19 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from federation import delivery
 from federation.addresses import PinnedBackend, any_address
 from federation.context import Federation
 from federation.delivery import deliver_due, publish
 from federation.pools import HostPools
+from federation.queue import claim_due
 from federation.signatures import load_private_key
 from models.actors import LocalActor
 from models.delivery import Delivery, DeliveryState
@@ -193,6 +197,37 @@ async def test_a_pass_claims_batch_after_batch_within_the_host_limit(member: Loc
         assert remote.max_in_flight == 2
         assert len(remote.posts) == 7
     assert set(await Delivery.all().values_list("state", flat=True)) == {DeliveryState.DELIVERED}
+
+
+async def test_a_long_queue_is_claimed_in_growing_batches(
+    member: LocalActor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full claim is followed by one twice as large, up to ``LARGEST_CLAIM`` (a fan-out: fewer
+    claims and records); the first is ``worker_batch_size``, so that a few rows still go to
+    several workers."""
+    asked: list[tuple[int, int]] = []
+
+    async def claim(*args: Any, **kwargs: Any) -> list[Delivery]:
+        rows = await claim_due(*args, **kwargs)
+        asked.append((args[2], len(rows)))
+        return rows
+
+    monkeypatch.setattr(delivery, "claim_due", claim)
+    monkeypatch.setattr(delivery, "LARGEST_CLAIM", 8)
+    async with (
+        RemoteServer() as remote,
+        federation_with(worker_batch_size=2, per_host_concurrency=16) as fed,
+    ):
+        inboxes = [remote.url(f"/users/u{i}/inbox") for i in range(30)]
+        await publish(fed, member, create_note(fed, member), inboxes)
+        assert await deliver_due(fed) == 30
+        assert asked == [(2, 2), (4, 4), (8, 8), (8, 8), (8, 8), (8, 0)]
+        assert len(remote.posts) == 30
+    asked.clear()
+    async with RemoteServer() as remote, federation_with(worker_batch_size=2) as fed:
+        await publish(fed, member, create_note(fed, member), [remote.url("/users/u/inbox")])
+        assert await deliver_due(fed) == 1
+    assert asked == [(2, 1)]
 
 
 async def test_one_inbox_gets_its_activities_one_after_the_other_in_order(
