@@ -8,10 +8,12 @@ as a host would), fills its database with N offers around French cities (bench/s
 generator; remote ones carry the AS2 document they would have arrived with), publishes a few
 local offers through the API, then sends ``--requests`` GETs per page from ``--clients``
 concurrent clients (httpx.AsyncClient): the home page, local offers' pages, a search near Lyon
-and the search page without a filter. Prints one table: latency percentiles, requests/s, the
-CPU time the server used (``/proc/<pid>/stat``, its child processes included) and, on
-PostgreSQL, the CPU time of the database's backends (``db CPU s``: on the same cores, and not
-the server's own).
+and the search page without a filter, then the Lyon search with a new URL each time (a radius of
+``20.00001``, ``20.00002``… km: anonymous pages are kept while nothing is written,
+``instance/page_cache.py``, and these never are). Prints one table: latency percentiles,
+requests/s, the CPU time the server used (``/proc/<pid>/stat``, its child processes included)
+and, on PostgreSQL, the CPU time of the database's backends (``db CPU s``: on the same cores,
+and not the server's own).
 
 Without --database-url the database is a SQLite file in the temporary directory. With a
 postgres:// URL, the database --database-name is created on that server and dropped at the end;
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import re
@@ -332,11 +335,15 @@ async def run(args: argparse.Namespace, directory: Path, url: str, engine: str) 
             await log_in(clients[0])
             for c in clients[1:]:
                 c.cookies = clients[0].cookies
+        new = itertools.count(1)  # warm-up included: never a URL already asked
+        lyon = "/search?place=Lyon&radius_km=20"
         pages: dict[str, Callable[[int], str]] = {
             "home /": lambda i: "/",
             "offer page": lambda i: f"/offers/{uuids[i % len(uuids)]}",
             "search place=Lyon 20 km": lambda i: "/search?place=Lyon&radius_km=20",
             "search (no filter)": lambda i: "/search",
+            # the same search, never the same URL: what it costs when no kept page answers
+            "search Lyon, each URL new": lambda i: f"{lyon}.{next(new):05d}",
         }
         for path in pages.values():  # warm-up, not counted
             await drive(clients, path, 2 * args.clients)
