@@ -39,7 +39,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class KeptPage:
-    version: tuple[int, ...]
+    version: str
     until: float
     status: int
     headers: list[tuple[bytes, bytes]]

@@ -24,7 +24,9 @@ from models.db import sqlite_path
 from models.offers import Offer, OfferStatus
 from tests import offer_samples as samples
 from tests.conftest import TEST_DOMAIN
+from tests.rig.database import is_postgres
 from tests.rig.web_clients import browser
+from tests.skips import POSTGRES_CHECK
 
 SEARCH = "/search?place=Lyon&radius_km=20"
 TITLE = "Lyon → Grenoble en covoiturage"
@@ -170,3 +172,26 @@ async def test_another_process_writing_changes_the_data_version(
     assert after_theirs != before
     await Offer.filter(id=offer.id).update(title="Encore")
     assert await data_version() != after_theirs
+
+
+@pytest.mark.skipif(not is_postgres(), reason=POSTGRES_CHECK)
+async def test_a_write_that_ends_after_a_later_one_changes_the_data_version(
+    fed: Federation, alice: LocalActor, database_url: str
+) -> None:
+    """PostgreSQL: a transaction that began writing before another committed, and commits
+    after, still changes the version (the snapshot's in-progress list, not only its ``xmax``):
+    a page read in between saw the later write, not this one."""
+    one = await service.create_offer(fed, alice, samples.ride())
+    other = await service.create_offer(fed, alice, samples.stay())
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        slow = first.transaction()
+        await slow.start()
+        await first.execute("UPDATE offer SET title = 'Lent' WHERE id = $1", one.id)
+        await second.execute("UPDATE offer SET title = 'Vite' WHERE id = $1", other.id)
+        seen = await data_version()  # a page read now shows 'Vite', not 'Lent'
+        await slow.commit()
+    finally:
+        await first.close()
+        await second.close()
+    assert await data_version() != seen
