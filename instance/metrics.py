@@ -15,10 +15,11 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
+from instance.page_cache import PageCache
 from instance.status import (
     PROBE_TIMEOUT,
     QueueStatus,
@@ -115,8 +116,29 @@ class QueueCollector(Collector):
             )
 
 
-async def render(metrics: RequestMetrics) -> bytes:
-    """The text exposition: a fresh database snapshot, then this process's request metrics."""
+class PageCacheCollector(Collector):
+    """What this web process's kept pages answered (``instance/page_cache.py``)."""
+
+    def __init__(self, cache: PageCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        answers = CounterMetricFamily(
+            "coopub_page_cache_answers",
+            "Visitors' pages answered, by whether a kept page was sent (yes) or one rendered (no)",
+            labels=["kept"],
+        )
+        answers.add_metric(["yes"], self.cache.hits)
+        answers.add_metric(["no"], self.cache.misses)
+        yield answers
+        yield GaugeMetricFamily(
+            "coopub_page_cache_pages", "Pages this web process keeps", value=len(self.cache.pages)
+        )
+
+
+async def render(metrics: RequestMetrics, page_cache: PageCache | None = None) -> bytes:
+    """The text exposition: a fresh database snapshot, then this process's request metrics
+    and kept pages."""
     status: QueueStatus | None = None
     problem = await database_problem()  # the same verdict as /healthz
     if problem is None:
@@ -132,4 +154,6 @@ async def render(metrics: RequestMetrics) -> bytes:
     registry.register(QueueCollector(status))
     registry.register(metrics.latency)
     registry.register(metrics.requests)
+    if page_cache is not None:
+        registry.register(PageCacheCollector(page_cache))
     return generate_latest(registry)

@@ -77,6 +77,16 @@ async def test_metrics_report_the_database_and_the_requests(
     assert _value(samples, "coopub_http_requests_total", method="GET", status="4xx") == 2
 
 
+async def test_metrics_count_the_kept_pages(client: httpx.AsyncClient) -> None:
+    """This web process's kept pages (instance/page_cache): what they answered, how many."""
+    for _ in range(3):
+        assert (await client.get("/search", headers={"Accept": "text/html"})).status_code == 200
+    samples = _samples((await client.get("/metrics")).text)
+    assert _value(samples, "coopub_page_cache_answers_total", kept="yes") == 2
+    assert _value(samples, "coopub_page_cache_answers_total", kept="no") == 1
+    assert _value(samples, "coopub_page_cache_pages") == 1
+
+
 async def test_metrics_without_a_worker_have_no_heartbeat_age(client: httpx.AsyncClient) -> None:
     samples = _samples((await client.get("/metrics")).text)
     assert _value(samples, "coopub_workers_alive") == 0

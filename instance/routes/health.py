@@ -116,5 +116,5 @@ async def metrics(request: Request) -> Response:
     if not (_loopback_direct(request) or _has_token(request)):
         message = "Metrics are served to loopback clients, or with the metrics token"
         return JSONResponse({"error": message, "status": 403}, status_code=403, headers=NO_STORE)
-    body = await render(request.app.state.metrics)
+    body = await render(request.app.state.metrics, request.app.state.page_cache)
     return Response(body, media_type=CONTENT_TYPE, headers=NO_STORE)
