@@ -124,7 +124,7 @@ async def build_world(fed: Federation, database_url: str) -> World:
         alice=headers["alice"],
         bob=headers["bob"],
         ride={"id": ride.local_uuid, "ap_id": ride.ap_id},
-        stay={"id": stay.local_uuid, "ap_id": stay.ap_id},
+        stay={"id": stay.local_uuid, "ap_id": stay.ap_id, "starts_at": stay.starts_at},
         booking=r.json(),
         pending_follow=pending,
     )
@@ -265,8 +265,10 @@ class Tally:
 
 
 def booking_seeds(world: World) -> dict[str, Any]:
-    """Valid API bodies: a booking of the ride and of the stay, then each action's body."""
-    arrival = datetime.fromisoformat(API_OFFERS["stay"]["starts_at"])
+    """Valid API bodies: a booking of the ride and of the stay, then each action's body. The
+    stay is booked from the start of the world's stay (made when the test runs), not of
+    ``API_OFFERS`` (made at import: a run across midnight UTC would book a day before it)."""
+    arrival: datetime = world.stay["starts_at"]
     return {
         "ride": {"offer": world.ride["ap_id"], "quantity": 1, "message": "Une place ?"},
         "stay": {
