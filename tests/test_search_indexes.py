@@ -9,12 +9,13 @@ import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise import connections
 from tortoise.expressions import Q
 
-from federation.services import search_index
+from federation.services import search_index, search_walk
 from federation.services.search import (
     SearchParams,
     area_of,
@@ -22,8 +23,8 @@ from federation.services.search import (
     parse_search,
     search_offers,
 )
-from federation.services.search_index import Box, first_regular_start, near_ids, text_ids
-from federation.services.search_walk import planned
+from federation.services.search_index import Box, near_ids, regular_rides, text_ids
+from federation.services.search_walk import WALK, planned
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 from tests.rig.database import fresh_database_url, is_postgres
 from tests.skips import POSTGRES_CHECK
@@ -209,8 +210,7 @@ import asyncio, sys
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate
 from models.db import tortoise_config
-from federation.services.search_index import Box, first_regular_start, near_ids, text_ids
-from federation.services.search_walk import planned
+from federation.services.search_index import Box, near_ids, text_ids
 
 async def main(url):
     await migrate(config=tortoise_config(url), target="models.0014_activity_object_index")
@@ -278,31 +278,42 @@ def _ride(rng: random.Random, n: int) -> Offer:
     return offer
 
 
-async def test_the_first_start_of_a_regular_ride_still_running(db: None) -> None:
-    """``first_regular_start``: among rides with a schedule (readable or not), those expiring
-    at or after the date; rides without one, and other kinds, are bounded by their span. A
-    ``"schedule": null`` counts on PostgreSQL (JSON ``null`` is a value there), not on SQLite:
-    either way a bound no later than the regular rides' first start."""
+async def test_the_regular_rides_still_running(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``regular_rides``: among rides with a schedule (readable or not), those expiring at or
+    after the date, their first start and (up to ``REGULAR_BY_ID``) their ids; rides without
+    one, and other kinds, are bounded by their span. A ``"schedule": null`` counts on
+    PostgreSQL (JSON ``null`` is a value there), not on SQLite: either way a bound no later
+    than the regular rides' first start, and every regular ride named."""
     rng = random.Random(3)
     rides = [_ride(rng, 20_000 + n) for n in range(200)]
     await Offer.bulk_create(rides)
+    stored = {o.ap_id: o.id for o in await Offer.all().only("id", "ap_id")}
     for moment in (NOW - timedelta(days=20), NOW, NOW + timedelta(days=40)):
         running = [r for r in rides if r.expires_at >= moment and "schedule" in r.details]
-        regular = [r.starts_at for r in running if r.details["schedule"] is not None]
-        first = await first_regular_start(moment)
-        assert first is not None and regular
-        assert min(r.starts_at for r in running) <= first <= min(regular)
-    assert await first_regular_start(NOW + timedelta(days=400)) is None
+        regular = [r for r in running if r.details["schedule"] is not None]
+        found = await regular_rides(moment)
+        assert found.first_start is not None and regular
+        assert min(r.starts_at for r in running) <= found.first_start
+        assert found.first_start <= min(r.starts_at for r in regular)
+        assert found.ids is not None
+        assert {stored[r.ap_id] for r in regular} <= set(found.ids)
+        assert set(found.ids) <= {stored[r.ap_id] for r in running}
+    assert await regular_rides(NOW + timedelta(days=400)) == search_index.RegularRides(None, [])
+    monkeypatch.setattr(search_index, "REGULAR_BY_ID", 3)
+    many = await regular_rides(NOW - timedelta(days=20))
+    assert many.ids is None and many.first_start is not None  # too many to name
 
 
-@pytest.mark.parametrize("cap", [30, 100_000])
+@pytest.mark.parametrize(("cap", "by_id"), [(30, 200), (100_000, 200), (30, 2)])
 async def test_rides_by_dates_as_a_plain_scan(
-    db: None, monkeypatch: pytest.MonkeyPatch, cap: int
+    db: None, monkeypatch: pytest.MonkeyPatch, cap: int, by_id: int
 ) -> None:
     """Rides that ended before the dates but expire after them are left out by the query
-    unless they have a schedule (``without_past_rides``): the page stays the plain one, with
-    regular rides (readable schedules or not) among them."""
+    unless they have a schedule (``without_past_rides``: by id, or by ``details`` when they
+    are too many to name): the page stays the plain one, with regular rides (readable
+    schedules or not) among them."""
     monkeypatch.setattr(search_index, "CAP", cap)
+    monkeypatch.setattr(search_index, "REGULAR_BY_ID", by_id)
     rng = random.Random(cap + 1)
     await Offer.bulk_create([_ride(rng, 10_000 + n) for n in range(700)])
     await _fill(300, seed=11)
@@ -316,3 +327,37 @@ async def test_rides_by_dates_as_a_plain_scan(
             del query["to"]
         params = parse_search(query)
         assert [o.id for o in await search_offers(params)] == await _plain(params), params
+
+
+@pytest.mark.skipif(not is_postgres(), reason=POSTGRES_CHECK)
+async def test_a_dense_walk_reads_the_index_alone(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0018: rides by dates and seats in a dense area walk an index of the time order
+    without reading the table (its filter reads only what the index holds), then read the
+    rows kept for their details; the page is the plain one."""
+    monkeypatch.setattr(search_index, "CAP", 30)
+    await Offer.bulk_create([_ride(random.Random(5), 30_000 + n) for n in range(200)])
+    await _fill(300)
+    await connections.get("default").execute_script("VACUUM ANALYZE offer")
+    walked: list[str] = []
+    read = search_walk._read
+
+    async def spied(query: Any, ids: Any) -> list[Offer]:
+        if ids is None:
+            walked.append(query.sql(params_inline=True))
+        return await read(query, ids)
+
+    monkeypatch.setattr(search_walk, "_read", spied)
+    day = (NOW + timedelta(days=2)).date()
+    query = {"kind": "ride", "lat": "45.76", "lon": "4.84", "radius_km": "80"}
+    query.update({"from": day.isoformat(), "to": (day + timedelta(days=30)).isoformat()})
+    params = parse_search({**query, "min_seats": "1", "limit": "5"})
+    found = [o.id for o in await search_offers(params)]
+    assert found and found == await _plain(params)
+    assert walked
+    async with planned(*WALK, "enable_seqscan = off", "enable_bitmapscan = off") as tx:
+        for sql in walked:
+            _, rows = await tx.execute_query(f"EXPLAIN {sql}")
+            plan = "\n".join(row["QUERY PLAN"] for row in rows)
+            assert "Index Only Scan using idx_offer_" in plan, plan

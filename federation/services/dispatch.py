@@ -42,13 +42,8 @@ from federation.context import Federation
 from federation.services.bookings import booking_for
 from federation.services.bookings_decide import accept_booking
 from federation.services.limited import of_suspended_members
-from federation.services.search import (
-    InvalidSearch,
-    SearchParams,
-    area_of,
-    first_matching,
-    parse_search,
-)
+from federation.services.search import InvalidSearch, SearchParams, area_of, parse_search
+from federation.services.search_walk import first_matching
 from models.actors import ActorKind, LocalActor
 from models.bookings import Booking, BookingState
 from models.errors import NotFound

@@ -5,7 +5,7 @@ narrow the search to a few offers, else the time-ordered index; then the exact g
 distance. A place name is looked up in the bundled gazetteer (``places.py``: every
 French commune and postcode, the world's cities), then among the places offers mention; no
 external geocoding service is ever called. The dispatch board (``dispatch.py``) filters by
-the same ``Area`` and reads its pages the same way (``first_matching``).
+the same ``Area`` and reads its pages the same way (``search_walk.first_matching``).
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from federation.services.limited import hidden_offers
 from federation.services.places import find_places
 from federation.services.search_index import (
     Box,
-    first_regular_start,
+    RegularRides,
     longest_span,
     near_ids,
+    regular_rides,
     text_ids,
     without_past_rides,
 )
-from federation.services.search_walk import WALK, planned, walk
+from federation.services.search_walk import COVERED, WALK, planned, walk
 from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
@@ -230,33 +231,52 @@ async def search_offers(
     if area is not None:
         query = query.filter(area.box())
         keeps.append(area.contains)
-    earliest = await _earliest_start(params)
+    regular = None
+    if params.date_from and params.kind in (None, OfferKind.RIDE):
+        regular = await regular_rides(params.date_from)
+    earliest = await _earliest_start(params, regular)
     if earliest is not None:
         query = query.filter(starts_at__gte=earliest)
-    if params.date_from and params.kind in (None, OfferKind.RIDE):
-        query = without_past_rides(query, params.date_from)
+    if params.date_from and regular is not None:
+        query = without_past_rides(query, params.date_from, regular.ids)
     candidates = await _candidates(params, area)
     if candidates is not None and not candidates:
         return []
-    # The page is found reading only what ordering and the tests in Python need, then read
-    # whole (or its ``columns``): building every row a walk passes is most of its cost.
-    needed = {"id", "starts_at"}
+    # The page is found reading only what ordering, the status streams and the tests in
+    # Python need, then read whole (or its ``columns``): building every row a walk passes is
+    # most of its cost.
+    needed = {"id", "starts_at", "status"}
     if area is not None:
         needed.update(AREA_COLUMNS)
     if params.date_from or params.date_to:
         needed.update(DATE_COLUMNS)
-    ordered = query.order_by("starts_at", "id").only(*sorted(needed))
+    ordered = query.order_by("starts_at", "id")
 
-    def keep(offer: Offer) -> bool:
+    def passes(offer: Offer) -> bool:
         return all(test(offer) for test in keeps)
+
+    keep = passes if keeps else None
 
     if candidates is not None:  # a few offers, sorted
         ids = sorted(candidates)
-        page = await walk(ordered, keep, params.offset, params.limit, None, ids=ids)
+        among = ordered.only(*sorted(needed))
+        page = await walk(among, keep, params.offset, params.limit, None, ids=ids)
     else:  # dense: the time order, filtered (no sort of a whole area, of every visible offer)
         statuses = None if params.include_closed else VISIBLE
+        # PostgreSQL: when the filter reads only what the walked index holds, the walk reads
+        # the index alone, and the rows it keeps are then read for the rest (``search_walk``)
+        covered = (
+            query.capabilities.dialect == "postgres"
+            and not params.text
+            and hidden is None
+            and (regular is None or regular.ids is not None)
+        )
+        rest = sorted(needed - COVERED) if covered else []
+        first = ordered.only(*sorted(needed - set(rest)))
         async with planned(*WALK) as conn:
-            page = await walk(ordered.using_db(conn), keep, params.offset, params.limit, statuses)
+            page = await walk(
+                first.using_db(conn), keep, params.offset, params.limit, statuses, rest=rest
+            )
     if not page:
         return []
     full = Offer.filter(id__in=[offer.id for offer in page])
@@ -266,7 +286,7 @@ async def search_offers(
     return [rows[offer.id] for offer in page if offer.id in rows]
 
 
-async def _earliest_start(params: SearchParams) -> datetime | None:
+async def _earliest_start(params: SearchParams, regular: RegularRides | None) -> datetime | None:
     """A bound the date filter implies (``longest_span``, and the first start of a regular
     ride still running), so that the time order is walked from there, not from the oldest
     offer; a second and the microseconds more, so that it stays below every offer it must let
@@ -276,9 +296,8 @@ async def _earliest_start(params: SearchParams) -> datetime | None:
     kinds = [params.kind] if params.kind else list(OfferKind)
     span = await longest_span(kinds)
     earliest = params.date_from - (span or timedelta(0))
-    if OfferKind.RIDE in kinds:
-        regular = await first_regular_start(params.date_from)
-        earliest = min(earliest, regular or earliest)
+    if regular is not None and regular.first_start is not None:
+        earliest = min(earliest, regular.first_start)
     try:
         return (earliest - timedelta(seconds=1)).replace(microsecond=0)
     except OverflowError:  # before year 1: no bound
@@ -385,27 +404,3 @@ async def area_of(params: SearchParams) -> Area | None:
         if center is None:
             raise InvalidSearch("place", "unknown_place")
     return Area(center[0], center[1], params.radius_km) if center is not None else None
-
-
-async def first_matching(
-    ordered: QuerySet[Offer], keep: Callable[[Offer], bool], offset: int, limit: int
-) -> list[Offer]:
-    """The page (``offset``, ``limit``) of the offers of ``ordered`` that ``keep`` accepts: a
-    test the database cannot make (the exact distance; a field inside ``details``). Read a page
-    at a time, in order, never the whole query (Tortoise builds every row of a query)."""
-    found: list[Offer] = []
-    skipped, start, page_size = 0, 0, min(2 * (offset + limit), 1_000)
-    while True:
-        page = await ordered.offset(start).limit(page_size)
-        for offer in page:
-            if not keep(offer):
-                continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            found.append(offer)
-            if len(found) >= limit:
-                return found
-        if len(page) < page_size:
-            return found
-        start += page_size

@@ -159,7 +159,7 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
     """The longest time, among offers of ``kinds``, from an offer's start to its end (its
     start when it has none): an offer found from a date starts at most that long before it,
     which turns the date into a range on the time order; regular rides, found until their
-    expiry, are asked apart (``first_regular_start``). None when there is no such offer. One
+    expiry, are asked apart (``regular_rides``). None when there is no such offer. One
     index look-up per kind (``offer_span``)."""
     conn = connections.get("default")
     postgres = _postgres()
@@ -179,43 +179,65 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
     return max(spans, default=None)
 
 
-async def first_regular_start(date_from: datetime) -> datetime | None:
-    """The earliest start among the rides with a schedule that expire at or after
-    ``date_from`` (each is found until its expiry, whenever it started), or None: read from
-    the partial index ``offer_scheduled``, which holds only them. Both planners, knowing
-    nothing of how many offers have a schedule, would rather walk an index of starts or of
-    kinds until the first one (all of them, 1–2 s at a million offers, when there is none):
-    PostgreSQL reads the partial index in a materialized CTE (no ``min`` rewritten as such a
-    walk), SQLite is told which index to use."""
+REGULAR_BY_ID = 200
+"""Up to this many regular rides still running, a date search names them by id
+(``without_past_rides``): its filter then reads only columns the walks' indexes hold."""
+
+
+@dataclass(frozen=True)
+class RegularRides:
+    """The rides with a schedule that expire at or after a date: the earliest start among
+    them (None: there is none), and their ids when there are at most ``REGULAR_BY_ID``."""
+
+    first_start: datetime | None
+    ids: list[int] | None
+
+
+async def regular_rides(date_from: datetime) -> RegularRides:
+    """The rides with a schedule (readable or not) that expire at or after ``date_from``
+    (each is found until its expiry, whenever it started): read from the partial index
+    ``offer_scheduled``, which holds only them. Both planners, knowing nothing of how many
+    offers have a schedule, would rather walk an index of starts or of kinds until the first
+    one (all of them, 1–2 s at a million offers, when there is none): PostgreSQL reads the
+    partial index in a materialized CTE, SQLite is told which index to use."""
     conn = connections.get("default")
+    order = f"ORDER BY starts_at, id LIMIT {REGULAR_BY_ID + 1}"
     if _postgres():
         sql = (
-            "WITH regular AS MATERIALIZED (SELECT starts_at, kind FROM offer"
+            "WITH regular AS MATERIALIZED (SELECT id, starts_at, kind FROM offer"
             f" WHERE ({SCHEDULE_POSTGRES}) IS NOT NULL AND expires_at >= $1)"
-            " SELECT min(starts_at) AS first FROM regular WHERE kind = 'ride'"
+            f" SELECT id, starts_at FROM regular WHERE kind = 'ride' {order}"
         )
         _, rows = await conn.execute_query(sql, [date_from])
-        return rows[0]["first"] if rows else None
-    moment = Offer._meta.fields_map["expires_at"]
-    sql = (
-        "SELECT min(starts_at) AS first FROM offer INDEXED BY offer_scheduled"
-        f" WHERE ({SCHEDULE_SQLITE}) IS NOT NULL AND expires_at >= ? AND kind = 'ride'"
-    )
-    _, rows = await conn.execute_query(sql, [moment.to_db_value(date_from, Offer)])
-    first = rows[0]["first"] if rows else None
-    return None if first is None else moment.to_python_value(first)
+        starts = [row["starts_at"] for row in rows]
+    else:
+        moment = Offer._meta.fields_map["expires_at"]
+        sql = (
+            "SELECT id, starts_at FROM offer INDEXED BY offer_scheduled"
+            f" WHERE ({SCHEDULE_SQLITE}) IS NOT NULL AND expires_at >= ? AND kind = 'ride'"
+            f" {order}"
+        )
+        _, rows = await conn.execute_query(sql, [moment.to_db_value(date_from, Offer)])
+        starts = [moment.to_python_value(row["starts_at"]) for row in rows]
+    ids = [row["id"] for row in rows] if len(rows) <= REGULAR_BY_ID else None
+    return RegularRides(starts[0] if starts else None, ids)
 
 
-def without_past_rides(query: QuerySet[Offer], date_from: datetime) -> QuerySet[Offer]:
+def without_past_rides(
+    query: QuerySet[Offer], date_from: datetime, regular: Sequence[int] | None
+) -> QuerySet[Offer]:
     """``query`` without the rides that ended before ``date_from`` and have no schedule: the
     date filter lets every ride through until its expiry (a regular ride's departures are
     checked in Python), so a search by dates would otherwise read and build a day of past
     rides before its first match. ``in_dates`` refuses every row left out here (no
-    ``schedule`` in ``details``: not a regular ride), so results do not change."""
+    ``schedule`` in ``details``: not a regular ride), so results do not change. ``regular``:
+    the ids of the regular rides still running (``regular_rides``), which then stand for the
+    schedule test, or None (too many to name: the test is made on ``details``)."""
+    ended = ~Q(kind=OfferKind.RIDE) | Q(ends_at__gte=date_from)
+    ended |= Q(ends_at__isnull=True, starts_at__gte=date_from)
+    if regular is not None:
+        return query.filter(ended | Q(id__in=regular)) if regular else query.filter(ended)
     schedule = SCHEDULE_POSTGRES if _postgres() else SCHEDULE_SQLITE
     return query.annotate(search_schedule=RawSQL(schedule)).filter(
-        ~Q(kind=OfferKind.RIDE)
-        | Q(ends_at__gte=date_from)
-        | Q(ends_at__isnull=True, starts_at__gte=date_from)
-        | Q(search_schedule__isnull=False)
+        ended | Q(search_schedule__isnull=False)
     )

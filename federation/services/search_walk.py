@@ -10,8 +10,10 @@ others then only up to the last offer that page holds (a page from them ends no 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -33,15 +35,21 @@ async def planned(*settings: str) -> AsyncIterator[BaseDBAsyncClient]:
     path: that a third of all offers lie in a city's box, or hold a common word. Nothing on
     SQLite."""
     async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":
-            for setting in settings:
-                await conn.execute_script(f"SET LOCAL {setting}")
+        if conn.capabilities.dialect == "postgres" and settings:  # one round trip for all
+            await conn.execute_script("; ".join(f"SET LOCAL {setting}" for setting in settings))
         yield conn
 
 
 WALK = ("enable_sort = off", "max_parallel_workers_per_gather = 0")
 """A walk reads a few hundred rows: starting parallel workers costs more than it saves."""
 
+
+COVERED = frozenset(
+    {"id", "kind", "status", "starts_at", "purpose", "quantity_available", "latitude"}
+    | {"longitude", "dest_latitude", "dest_longitude", "ends_at", "expires_at"}
+)
+"""The columns the walked indexes hold on PostgreSQL (migration 0018): a walk whose filter
+and columns are among them reads the index alone."""
 
 KIND_ORDER = ["kind", "status", "starts_at", "id"]
 """The columns of the index a walk among one kind reads (``Offer.Meta``)."""
@@ -77,51 +85,123 @@ async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer
     sqlite = query.capabilities.dialect == "sqlite"
     if ids is None and not sqlite:
         return await query
-    # what ``QuerySet._execute`` does, with the clauses Tortoise cannot write
+    sql, values = await _statement(query, walk=ids is None, where=ids is not None)
+    if ids is None:  # SQLite: the statement as it is (with its kind's index named)
+        pass
+    elif sqlite:
+        sql = sql.replace(TABLE, f"{TABLE} NOT INDEXED")
+        among = ' AND "id" IN (SELECT value FROM json_each(?))'
+        # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
+        head, tail = sql.split(ORDER)
+        values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
+        sql = f"{head}{among}{ORDER}{tail}"
+    else:
+        among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
+        sql = sql.replace(TABLE, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
+        values = [*values, list(ids)]
+    return await _select(query, sql, values)
+
+
+TABLE, ORDER = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
+
+
+async def _statement(query: QuerySet[Offer], *, walk: bool, where: bool) -> tuple[str, list[Any]]:
+    """What ``QuerySet._execute`` would send, as text and parameters, to add the clauses
+    Tortoise cannot write; on SQLite, a ``walk`` among one kind names that kind's index.
+    ``UnexpectedQuery`` unless it has one ``FROM "offer"``, one ``ORDER BY`` and (``where``)
+    a ``WHERE``."""
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, values = query.query.get_parameterized_sql()
-    table, order = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
-    if ids is None:  # SQLite: among one kind, that kind's index; else the statement as it is
-        index = await _sqlite_kind_index(query._db) if '"kind"=?' in sql else None
-        if index is not None and sql.count(table) == 1:
-            sql = sql.replace(table, f'{table} INDEXED BY "{index}"')
-    elif sql.count(table) != 1 or sql.count(order) != 1 or " WHERE " not in sql:
+    if sql.count(TABLE) != 1 or sql.count(ORDER) != 1 or (where and " WHERE " not in sql):
         raise UnexpectedQuery(sql)
-    elif sqlite:
-        sql = sql.replace(table, f"{table} NOT INDEXED")
-        among = ' AND "id" IN (SELECT value FROM json_each(?))'
-        # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
-        head, tail = sql.split(order)
-        values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
-        sql = f"{head}{among}{order}{tail}"
-    else:
-        among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
-        sql = sql.replace(table, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
-        values = [*values, list(ids)]
+    if walk and query.capabilities.dialect == "sqlite" and '"kind"=?' in sql:
+        index = await _sqlite_kind_index(query._db)
+        if index is not None:
+            sql = sql.replace(TABLE, f'{TABLE} INDEXED BY "{index}"')
+    return sql, list(values)
+
+
+async def _select(query: QuerySet[Offer], sql: str, values: list[Any]) -> list[Offer]:
     executor = query._db.executor_class(model=Offer, db=query._db)
     found: list[Offer] = await executor.execute_select(sql, values)
     return found
 
 
+async def _streams(
+    query: QuerySet[Offer], statuses: Sequence[OfferStatus]
+) -> dict[OfferStatus, list[Offer]]:
+    """The rows of ``query`` (ordered, limited) of each of ``statuses``, in one statement:
+    the query built once, each status's copy of it walking its own index (``UNION ALL``), so
+    that the few rows of the rarer statuses cost one round trip and one build, not one each."""
+    sql, values = await _statement(query, walk=True, where=True)
+    head, tail = sql.split(ORDER)
+    parts: list[str] = []
+    params: list[Any] = []
+    for n, status in enumerate(statuses):
+        if query.capabilities.dialect == "sqlite":
+            part = f'{head} AND "status"=?{ORDER}{tail}'
+            at = head.count("?")  # the new parameter comes before LIMIT's, as in the text
+            params += [*values[:at], status.value, *values[at:]]
+        else:  # numbered parameters: each copy's own
+            part = f'{head} AND "status"=${len(values) + 1}{ORDER}{tail}'
+            part = re.sub(r"\$(\d+)", _shifted(len(params)), part)
+            params += [*values, status.value]
+        parts.append(f"SELECT * FROM ({part}) AS stream{n}")
+    rows = await _select(query, " UNION ALL ".join(parts), params)
+    found: dict[OfferStatus, list[Offer]] = {status: [] for status in statuses}
+    for row in rows:
+        found[OfferStatus(row.status)].append(row)
+    return found
+
+
+def _shifted(by: int) -> Callable[[re.Match[str]], str]:
+    """A parameter ``$n`` of a statement's copy, numbered after the ``by`` before it."""
+    return lambda match: f"${int(match.group(1)) + by}"
+
+
+async def _completed(
+    page: list[Offer], rest: Sequence[str], db: BaseDBAsyncClient | None
+) -> list[Offer]:
+    """``page`` with its columns ``rest`` too, read by primary key: what a walk of the index
+    alone could not read (a row deleted meanwhile is left out)."""
+    if not rest or not page:
+        return page
+    found = Offer.filter(id__in=[offer.id for offer in page]).only("id", *rest)
+    rows = {row.id: row for row in await found.using_db(db)}
+    for offer in page:
+        if offer.id in rows:
+            for column in rest:
+                setattr(offer, column, getattr(rows[offer.id], column))
+    return [offer for offer in page if offer.id in rows]
+
+
+def _first_size(wanted: int, keep: Callable[[Offer], bool] | None) -> int:
+    """Where the tests in Python refuse rows, a first page asks for those too (the exact
+    circle keeps about four in five rows of its box): among candidates every page reads them
+    all, and a walk's second page costs more than the first's 25 more rows."""
+    return max(wanted, 20) if keep is None else int(wanted * 1.3) + 10
+
+
 async def _matching(
     ordered: QuerySet[Offer],
-    keep: Callable[[Offer], bool],
+    keep: Callable[[Offer], bool] | None,
     wanted: int,
     ids: Sequence[int] | None = None,
+    rest: Sequence[str] = (),
 ) -> list[Offer]:
-    """The first ``wanted`` offers of ``ordered`` that ``keep`` accepts, read a page at a time
-    (Tortoise builds every row of a query: never the whole of it). Each page after the first
-    starts after the last offer read (its ``starts_at, id``), not at an ``OFFSET``: the index
-    walk resumes there instead of passing again every row the pages before it passed."""
+    """The first ``wanted`` offers of ``ordered`` that ``keep`` accepts (None: all), read a
+    page at a time (Tortoise builds every row of a query: never the whole of it), with their
+    columns ``rest`` read afterwards. Each page after the first starts after the last offer
+    read (its ``starts_at, id``), not at an ``OFFSET``: the index walk resumes there instead
+    of passing again every row the pages before it passed."""
     found: list[Offer] = []
-    # among candidates every page reads them all: ask for what the tests in Python refuse
-    # too (the exact circle keeps about four in five rows of its box)
-    size = max(wanted, 20) if ids is None else int(wanted * 1.3) + 10
+    size = _first_size(wanted, keep)
     query = ordered
     while True:
         page = await _read(query.limit(size), ids)
-        kept = [offer for offer in page if keep(offer)]
+        rows = await _completed(page, rest, ordered._db)
+        kept = rows if keep is None else [offer for offer in rows if keep(offer)]
         found.extend(kept)
         if len(found) >= wanted or len(page) < size:
             return found[:wanted]
@@ -138,29 +218,84 @@ async def _matching(
 
 async def walk(
     ordered: QuerySet[Offer],
-    keep: Callable[[Offer], bool],
+    keep: Callable[[Offer], bool] | None,
     offset: int,
     limit: int,
     statuses: Sequence[OfferStatus] | None,
     *,
     ids: Sequence[int] | None = None,
+    rest: Sequence[str] = (),
 ) -> list[Offer]:
     """The page (``offset``, ``limit``) of ``ordered`` (in ``starts_at, id`` order) that
-    ``keep`` accepts, among ``statuses`` (None: any status, one stream) and ``ids`` if given (a
-    few: the candidates of ``search_index.py``)."""
+    ``keep`` accepts (None: every row), among ``statuses`` (None: any status, one stream) and
+    ``ids`` if given (a few: the candidates of ``search_index.py``). ``rest``: columns
+    ``ordered`` leaves out (its filter and columns are ``COVERED``), read for the rows it
+    finds, before ``keep``."""
     wanted = offset + limit
     if not statuses:
-        return (await _matching(ordered, keep, wanted, ids))[offset:]
+        return (await _matching(ordered, keep, wanted, ids, rest))[offset:]
     first, *others = statuses
-    found = await _matching(ordered.filter(status=first), keep, wanted)
+    found = await _matching(ordered.filter(status=first), keep, wanted, rest=rest)
     last = found[-1] if len(found) == wanted else None
-    for status in others:
-        query = ordered.filter(status=status)
-        if last is not None:
-            query = query.filter(  # the first: a bound on the index, the second: exact
-                Q(starts_at__lte=last.starts_at),
-                Q(starts_at__lt=last.starts_at) | Q(starts_at=last.starts_at, id__lte=last.id),
-            )
-        found.extend(await _matching(query, keep, wanted))
+    bounded = ordered
+    if last is not None:
+        bounded = ordered.filter(  # the first: a bound on the index, the second: exact
+            Q(starts_at__lte=last.starts_at),
+            Q(starts_at__lt=last.starts_at) | Q(starts_at=last.starts_at, id__lte=last.id),
+        )
+    if others:
+        found.extend(await _others(bounded, others, keep, wanted, rest))
     found.sort(key=lambda offer: (offer.starts_at, offer.id))
     return found[offset:wanted]
+
+
+async def _others(
+    bounded: QuerySet[Offer],
+    statuses: Sequence[OfferStatus],
+    keep: Callable[[Offer], bool] | None,
+    wanted: int,
+    rest: Sequence[str],
+) -> list[Offer]:
+    """The first ``wanted`` offers ``keep`` accepts of each of ``statuses``: their first pages
+    in one statement (``_streams``), then, for a status whose page was full and is still
+    short, the usual walk after its last row."""
+    size = _first_size(wanted, keep)
+    pages = await _streams(bounded.limit(size), statuses)
+    complete = await _completed([o for page in pages.values() for o in page], rest, bounded._db)
+    held = {offer.id for offer in complete}
+    found: list[Offer] = []
+    for status, page in pages.items():
+        kept = [o for o in page if o.id in held and (keep is None or keep(o))][:wanted]
+        found.extend(kept)
+        if len(kept) < wanted and len(page) == size:
+            last = page[-1]
+            after = bounded.filter(status=status).filter(
+                Q(starts_at__gte=last.starts_at),
+                Q(starts_at__gt=last.starts_at) | Q(starts_at=last.starts_at, id__gt=last.id),
+            )
+            found.extend(await _matching(after, keep, wanted - len(kept), rest=rest))
+    return found
+
+
+async def first_matching(
+    ordered: QuerySet[Offer], keep: Callable[[Offer], bool], offset: int, limit: int
+) -> list[Offer]:
+    """The page (``offset``, ``limit``) of the offers of ``ordered`` that ``keep`` accepts: a
+    test the database cannot make (the exact distance; a field inside ``details``). Read a page
+    at a time, in order, never the whole query (Tortoise builds every row of a query)."""
+    found: list[Offer] = []
+    skipped, start, page_size = 0, 0, min(2 * (offset + limit), 1_000)
+    while True:
+        page = await ordered.offset(start).limit(page_size)
+        for offer in page:
+            if not keep(offer):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            found.append(offer)
+            if len(found) >= limit:
+                return found
+        if len(page) < page_size:
+            return found
+        start += page_size
