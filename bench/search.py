@@ -418,7 +418,7 @@ async def explain(engine: str, spy: SqlSpy, name: str, query: dict[str, str]) ->
     await search_offers(parse_search(query))
     print(f"\nQuery plans of a search of type {name!r} {query}:")
     for sql, values, settings in spy.statements:
-        if "offer" not in sql or not sql.lstrip().upper().startswith(("SELECT", "(SELECT")):
+        if "offer" not in sql or not sql.lstrip().upper().startswith(("SELECT", "(SELECT", "WITH")):
             continue  # the moderation look-ups: tiny tables
         print(f"  SQL: {sql[:600]}{' …' if len(sql) > 600 else ''}")
         for setting in settings:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -27,9 +27,12 @@ from federation.services.limited import hidden_offers
 from federation.services.places import find_places
 from federation.services.search_index import (
     Box,
-    RegularRides,
-    longest_span,
+    Entry,
+    earliest_start,
+    in_time_order,
+    near_entries,
     near_ids,
+    postgres,
     regular_rides,
     text_ids,
     without_past_rides,
@@ -234,12 +237,12 @@ async def search_offers(
     regular = None
     if params.date_from and params.kind in (None, OfferKind.RIDE):
         regular = await regular_rides(params.date_from)
-    earliest = await _earliest_start(params, regular)
+    earliest = await earliest_start(params.date_from, params.kind, regular)
     if earliest is not None:
         query = query.filter(starts_at__gte=earliest)
     if params.date_from and regular is not None:
         query = without_past_rides(query, params.date_from, regular.ids)
-    candidates = await _candidates(params, area)
+    candidates, entries = await _candidates(params, area)
     if candidates is not None and not candidates:
         return []
     # The page is found reading only what ordering, the status streams and the tests in
@@ -257,16 +260,26 @@ async def search_offers(
 
     keep = passes if keeps else None
 
-    if candidates is not None:  # a few offers, sorted
+    statuses = None if params.include_closed else VISIBLE
+    if candidates is not None:  # a few offers: in time order if the index said, else sorted
         ids = sorted(candidates)
-        among = ordered.only(*sorted(needed))
-        page = await walk(among, keep, params.offset, params.limit, None, ids=ids)
+        if entries is not None:
+            bounds = {"earliest": earliest, "latest": params.date_to}
+            ids = in_time_order(ids, entries, statuses=statuses, kind=params.kind, **bounds)
+        page = await walk(
+            ordered.only(*sorted(needed)),
+            keep,
+            params.offset,
+            params.limit,
+            None,
+            ids=ids,
+            in_order=entries is not None,
+        )
     else:  # dense: the time order, filtered (no sort of a whole area, of every visible offer)
-        statuses = None if params.include_closed else VISIBLE
         # PostgreSQL: when the filter reads only what the walked index holds, the walk reads
         # the index alone, and the rows it keeps are then read for the rest (``search_walk``)
         covered = (
-            query.capabilities.dialect == "postgres"
+            postgres()
             and not params.text
             and hidden is None
             and (regular is None or regular.ids is not None)
@@ -286,29 +299,19 @@ async def search_offers(
     return [rows[offer.id] for offer in page if offer.id in rows]
 
 
-async def _earliest_start(params: SearchParams, regular: RegularRides | None) -> datetime | None:
-    """A bound the date filter implies (``longest_span``, and the first start of a regular
-    ride still running), so that the time order is walked from there, not from the oldest
-    offer; a second and the microseconds more, so that it stays below every offer it must let
-    through, however the database compares moments."""
-    if params.date_from is None:
-        return None
-    kinds = [params.kind] if params.kind else list(OfferKind)
-    span = await longest_span(kinds)
-    earliest = params.date_from - (span or timedelta(0))
-    if regular is not None and regular.first_start is not None:
-        earliest = min(earliest, regular.first_start)
-    try:
-        return (earliest - timedelta(seconds=1)).replace(microsecond=0)
-    except OverflowError:  # before year 1: no bound
-        return None
-
-
-async def _candidates(params: SearchParams, area: Area | None) -> set[int] | None:
+async def _candidates(
+    params: SearchParams, area: Area | None
+) -> tuple[set[int] | None, dict[int, Entry] | None]:
     """The ids the spatial and text indexes allow (``search_index.py``), or None when neither
-    narrows the search to a few (no area nor text, or dense ones: walk the time order)."""
+    narrows the search to a few (no area nor text, or dense ones: walk the time order); and,
+    on PostgreSQL, what the place index holds of each (``Entry``), or None."""
     found: list[set[int]] = []
-    if area is not None:
+    entries = None
+    if area is not None and postgres():
+        entries = await near_entries(area.bounds())
+        if entries is not None:
+            found.append(set(entries))
+    elif area is not None:
         near = await near_ids(area.bounds())
         if near is not None:
             found.append(near)
@@ -316,7 +319,7 @@ async def _candidates(params: SearchParams, area: Area | None) -> set[int] | Non
         words = await text_ids(params.text)
         if words is not None:
             found.append(words)
-    return set.intersection(*found) if found else None
+    return (set.intersection(*found) if found else None), entries
 
 
 async def offer_matches(offer: Offer, params: SearchParams) -> bool:

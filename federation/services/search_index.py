@@ -19,9 +19,10 @@ columns joined. SQLite: the R*Tree ``offer_place`` and the FTS5 trigram table
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from tortoise import connections
 from tortoise.expressions import Q, RawSQL
@@ -59,45 +60,93 @@ class Box:
     east: float
 
 
-def _postgres() -> bool:
+def postgres() -> bool:
     return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
 NEAR_POSTGRES = tuple(
-    f"SELECT id FROM offer WHERE point({x}, {y}) <@ box(point($1, $2), point($3, $4))"
-    f" ORDER BY point({x}, {y}) <-> point($5, $6) LIMIT $7"
+    f"WITH near AS (SELECT id, starts_at, status, kind FROM offer"
+    f" WHERE point({x}, {y}) <@ box(point($1, $2), point($3, $4))"
+    f" ORDER BY point({x}, {y}) <-> point($5, $6) LIMIT $7)"
+    " SELECT near.*, counted.total FROM (SELECT count(*) AS total FROM near) AS counted"
+    " LEFT JOIN near ON counted.total < $7"
     for x, y in (("longitude", "latitude"), ("dest_longitude", "dest_latitude"))
 )
-"""Ids near a point (``$5, $6``) within a box, ``$7`` at most: by first places, by last ones."""
+"""Offers near a point (``$5, $6``) within a box, fewer than ``$7``: by first places, by last
+ones; with what the index holds of each besides its place (migration 0018). When ``$7`` lie
+there, one row says so (``total``, and no offer): a dense area's 2,001 rows stay unread."""
+
+
+class Entry(NamedTuple):
+    """What PostgreSQL's place indexes hold of an offer: enough to put candidates in time
+    order, and leave out those of another status or kind, before reading any row."""
+
+    starts_at: datetime
+    status: str
+    kind: str
 
 
 async def near_ids(box: Box, cap: int | None = None) -> set[int] | None:
     """Offers whose first or last place may lie in ``box`` (a superset), or None when more
     than ``cap`` (default ``CAP``) entries do."""
     cap = CAP if cap is None else cap
-    if not _postgres():
-        _, rows = await connections.get("default").execute_query(
-            "SELECT id FROM offer_place WHERE max_lat >= ? AND min_lat <= ?"
-            " AND max_lon >= ? AND min_lon <= ? LIMIT ?",
-            [box.south, box.north, box.west, box.east, cap + 1],
-        )
-        return None if len(rows) > cap else {int(r["id"]) // 2 for r in rows}
+    if postgres():
+        entries = await near_entries(box, cap)
+        return None if entries is None else set(entries)
+    _, rows = await connections.get("default").execute_query(
+        "SELECT id FROM offer_place WHERE max_lat >= ? AND min_lat <= ?"
+        " AND max_lon >= ? AND min_lon <= ? LIMIT ?",
+        [box.south, box.north, box.west, box.east, cap + 1],
+    )
+    return None if len(rows) > cap else {int(r["id"]) // 2 for r in rows}
+
+
+async def near_entries(box: Box, cap: int | None = None) -> dict[int, Entry] | None:
+    """PostgreSQL: ``near_ids`` with each offer's ``Entry``, read from the index alone."""
+    cap = CAP if cap is None else cap
     # Read in the index's order of nearness (KNN) within the box, the scan stops after
     # ``cap + 1`` entries; a bitmap scan (the planner's choice, as it expects a box to hold
     # few points) would collect the whole box first, a third of all offers in a city centre.
     # The first places first: a dense area is most often dense in them, and the last places'
     # scan and its 2,001 ids are then spared.
     lat, lon = (box.south + box.north) / 2, (box.west + box.east) / 2
-    found: set[int] = set()
+    found: dict[int, Entry] = {}
     async with planned("enable_bitmapscan = off") as conn:
         for sql in NEAR_POSTGRES:
             _, rows = await conn.execute_query(
                 sql, [box.west, box.south, box.east, box.north, lon, lat, cap + 1]
             )
-            if len(rows) > cap:
+            if rows[0]["total"] > cap:
                 return None
-            found.update(int(r["id"]) for r in rows)
+            for row in rows:
+                if row["id"] is not None:
+                    found[row["id"]] = Entry(row["starts_at"], row["status"], row["kind"])
     return found
+
+
+def in_time_order(
+    ids: Iterable[int],
+    entries: dict[int, Entry],
+    *,
+    statuses: Sequence[str] | None,
+    kind: str | None,
+    earliest: datetime | None,
+    latest: datetime | None,
+) -> list[int]:
+    """``ids`` in the search's order (``starts_at, id``), without those its filter refuses
+    for what their ``entries`` hold (a status not among ``statuses``, another kind, a start
+    before ``earliest`` or after ``latest``): the walk then reads them a page at a time,
+    instead of reading them all to sort them."""
+
+    def may_match(entry: Entry) -> bool:
+        return (
+            (statuses is None or entry.status in statuses)
+            and (kind is None or entry.kind == kind)
+            and (earliest is None or entry.starts_at >= earliest)
+            and (latest is None or entry.starts_at <= latest)
+        )
+
+    return [i for _, i in sorted((entries[i].starts_at, i) for i in ids if may_match(entries[i]))]
 
 
 def _like(text: str) -> str:
@@ -113,7 +162,7 @@ async def text_ids(text: str, cap: int | None = None) -> set[int] | None:
     if len(text) < MIN_TEXT or await _common(text):
         return None
     conn = connections.get("default")
-    if _postgres():
+    if postgres():
         sql = f"SELECT id FROM offer WHERE ({TEXT}) ILIKE $1 LIMIT $2"
         _, rows = await conn.execute_query(sql, [_like(text), cap + 1])
     else:
@@ -141,7 +190,7 @@ async def _common(text: str) -> bool:
     primary key, and the walk finds a page of such a text within a few thousand rows. Fewer
     than ``SAMPLE`` offers in all: the index is cheap, ask it. A guess only chooses the path:
     both find exactly the same offers."""
-    if _postgres():
+    if postgres():
         where, value = f"({TEXT}) ILIKE $1", _like(text)
     else:  # LIKE folds ASCII letters only: a guess may miss "É" for "é", no result changes
         where = "(title || ' ' || description || ' ' || place_name || ' ' || dest_name)"
@@ -162,10 +211,10 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
     expiry, are asked apart (``regular_rides``). None when there is no such offer. One
     index look-up per kind (``offer_span``)."""
     conn = connections.get("default")
-    postgres = _postgres()
+    on_postgres = postgres()
     spans: list[timedelta] = []
     for kind in kinds:
-        if postgres:
+        if on_postgres:
             sql = f"SELECT max({SPAN_POSTGRES}) AS span FROM offer WHERE kind = $1"
         else:  # SQLite's max() would read every entry of the kind; the order reads one
             sql = (
@@ -175,7 +224,7 @@ async def longest_span(kinds: Sequence[str]) -> timedelta | None:
         _, rows = await conn.execute_query(sql, [kind])
         span = rows[0]["span"] if rows else None
         if span is not None:
-            spans.append(span if postgres else timedelta(days=float(span)))
+            spans.append(span if on_postgres else timedelta(days=float(span)))
     return max(spans, default=None)
 
 
@@ -202,7 +251,7 @@ async def regular_rides(date_from: datetime) -> RegularRides:
     partial index in a materialized CTE, SQLite is told which index to use."""
     conn = connections.get("default")
     order = f"ORDER BY starts_at, id LIMIT {REGULAR_BY_ID + 1}"
-    if _postgres():
+    if postgres():
         sql = (
             "WITH regular AS MATERIALIZED (SELECT id, starts_at, kind FROM offer"
             f" WHERE ({SCHEDULE_POSTGRES}) IS NOT NULL AND expires_at >= $1)"
@@ -237,7 +286,26 @@ def without_past_rides(
     ended |= Q(ends_at__isnull=True, starts_at__gte=date_from)
     if regular is not None:
         return query.filter(ended | Q(id__in=regular)) if regular else query.filter(ended)
-    schedule = SCHEDULE_POSTGRES if _postgres() else SCHEDULE_SQLITE
+    schedule = SCHEDULE_POSTGRES if postgres() else SCHEDULE_SQLITE
     return query.annotate(search_schedule=RawSQL(schedule)).filter(
         ended | Q(search_schedule__isnull=False)
     )
+
+
+async def earliest_start(
+    date_from: datetime | None, kind: OfferKind | None, regular: RegularRides | None
+) -> datetime | None:
+    """A bound a search from ``date_from`` implies (``longest_span`` of ``kind``, or of all
+    kinds, and the first start of a regular ride still running), so that the time order is
+    walked from there, not from the oldest offer; a second and the microseconds more, so that
+    it stays below every offer it must let through, however the database compares moments."""
+    if date_from is None:
+        return None
+    span = await longest_span([kind] if kind else list(OfferKind))
+    earliest = date_from - (span or timedelta(0))
+    if regular is not None and regular.first_start is not None:
+        earliest = min(earliest, regular.first_start)
+    try:
+        return (earliest - timedelta(seconds=1)).replace(microsecond=0)
+    except OverflowError:  # before year 1: no bound
+        return None

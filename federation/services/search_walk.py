@@ -189,12 +189,15 @@ async def _matching(
     wanted: int,
     ids: Sequence[int] | None = None,
     rest: Sequence[str] = (),
+    in_order: bool = False,
 ) -> list[Offer]:
     """The first ``wanted`` offers of ``ordered`` that ``keep`` accepts (None: all), read a
     page at a time (Tortoise builds every row of a query: never the whole of it), with their
     columns ``rest`` read afterwards. Each page after the first starts after the last offer
     read (its ``starts_at, id``), not at an ``OFFSET``: the index walk resumes there instead
     of passing again every row the pages before it passed."""
+    if in_order and ids is not None:
+        return await _in_order(ordered, keep, wanted, ids)
     found: list[Offer] = []
     size = _first_size(wanted, keep)
     query = ordered
@@ -216,6 +219,24 @@ async def _matching(
         size = min(int((wanted - len(found)) / rate * 1.25) + 10, 1_000)
 
 
+async def _in_order(
+    ordered: QuerySet[Offer],
+    keep: Callable[[Offer], bool] | None,
+    wanted: int,
+    ids: Sequence[int],
+) -> list[Offer]:
+    """``_matching`` among ``ids`` already in the walk's order: each page reads the next of
+    them (twice as many as the page before), not all of them to sort them."""
+    found: list[Offer] = []
+    start, size = 0, _first_size(wanted, keep)
+    while start < len(ids) and len(found) < wanted:
+        chunk = ids[start : start + size]
+        page = await _read(ordered.limit(len(chunk)), chunk)
+        found.extend(page if keep is None else [o for o in page if keep(o)])
+        start, size = start + len(chunk), 2 * size
+    return found[:wanted]
+
+
 async def walk(
     ordered: QuerySet[Offer],
     keep: Callable[[Offer], bool] | None,
@@ -224,16 +245,17 @@ async def walk(
     statuses: Sequence[OfferStatus] | None,
     *,
     ids: Sequence[int] | None = None,
+    in_order: bool = False,
     rest: Sequence[str] = (),
 ) -> list[Offer]:
     """The page (``offset``, ``limit``) of ``ordered`` (in ``starts_at, id`` order) that
     ``keep`` accepts (None: every row), among ``statuses`` (None: any status, one stream) and
-    ``ids`` if given (a few: the candidates of ``search_index.py``). ``rest``: columns
-    ``ordered`` leaves out (its filter and columns are ``COVERED``), read for the rows it
-    finds, before ``keep``."""
+    ``ids`` if given (a few: the candidates of ``search_index.py``; ``in_order``: already in
+    the walk's order). ``rest``: columns ``ordered`` leaves out (its filter and columns are
+    ``COVERED``), read for the rows it finds, before ``keep``."""
     wanted = offset + limit
     if not statuses:
-        return (await _matching(ordered, keep, wanted, ids, rest))[offset:]
+        return (await _matching(ordered, keep, wanted, ids, rest, in_order))[offset:]
     first, *others = statuses
     found = await _matching(ordered.filter(status=first), keep, wanted, rest=rest)
     last = found[-1] if len(found) == wanted else None
