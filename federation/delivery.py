@@ -27,7 +27,7 @@ from federation.hosts import host_answered
 from federation.queue import claim_due, count_by_state, holding, new_token
 from models.activities import Activity
 from models.actors import LocalActor, RemoteActor
-from models.delivery import Delivery, DeliveryState
+from models.delivery import Delivery, DeliveryState, queue_deliveries
 from models.errors import Malformed
 from models.follows import FollowState
 
@@ -70,7 +70,7 @@ async def publish(
     act = APObject(payload)
     if act.id is None or not act.type:
         raise Malformed("an activity to publish has no id or no type")
-    async with in_transaction():
+    async with in_transaction() as conn:
         activity = await Activity.create(
             ap_id=act.id,
             actor=actor,
@@ -78,14 +78,9 @@ async def publish(
             object_uri=act.object_id,
             payload=payload,
             public=act.is_public,
+            using_db=conn,
         )
-        if targets:
-            await Delivery.bulk_create(
-                [
-                    Delivery(activity=activity, inbox=i, host=host_of(i), next_attempt_at=now)
-                    for i in targets
-                ]
-            )
+        await queue_deliveries(conn, activity.id, [(i, host_of(i)) for i in targets], now)
     log.info(
         "activity queued",
         extra={"activity": activity.ap_id, "type": activity.type, "targets": len(targets)},

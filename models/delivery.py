@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.indexes import Index
 from tortoise.models import Model
 
@@ -47,6 +50,31 @@ class Delivery(Model):
             Index(fields=("host", "state")),
             Index(fields=("state", "created_at")),
         )
+
+
+async def queue_deliveries(
+    conn: BaseDBAsyncClient, activity_id: int, targets: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """A pending delivery of the activity to each ``(inbox, host)`` of ``targets``, due
+    ``now``: on PostgreSQL one statement (the inboxes and hosts as two arrays), on SQLite one
+    prepared statement run for each. A fan-out to 10,000 inboxes spent 0.2 s building as many
+    Tortoise objects, and as long again inserting them, before its first POST."""
+    if not targets:
+        return
+    columns = "activity_id, inbox, host, state, attempts, next_attempt_at, created_at"
+    pending = DeliveryState.PENDING.value
+    if conn.capabilities.dialect == "postgres":
+        inboxes, hosts = [list(column) for column in zip(*targets, strict=True)]
+        await conn.execute_query(
+            f"INSERT INTO delivery ({columns}) SELECT $1, inbox, host, $2, 0, $3, $3"
+            " FROM unnest($4::text[], $5::text[]) AS target(inbox, host)",
+            [activity_id, pending, now, inboxes, hosts],
+        )
+        return
+    await conn.execute_many(  # a moment is written as Tortoise writes it (its adapter)
+        f"INSERT INTO delivery ({columns}) VALUES (?, ?, ?, ?, 0, ?, ?)",
+        [[activity_id, inbox, host, pending, now, now] for inbox, host in targets],
+    )
 
 
 class Host(Model):

@@ -81,6 +81,9 @@ async def test_publish_one_row_per_distinct_remote_inbox(
     assert {r.host for r in rows} == {remote.host}
     assert all(r.state == DeliveryState.PENDING and r.attempts == 0 for r in rows)
     assert all(r.next_attempt_at <= _now() for r in rows)
+    recent = _now() - timedelta(minutes=1)
+    assert all(recent < r.created_at == r.next_attempt_at for r in rows)  # written as one
+    assert all(r.locked_until is None and r.claim_token is None for r in rows)
     stored = await Activity.get(id=activity.id)
     assert stored.payload == payload and stored.public and stored.type == "Create"
     assert remote.requests == []  # publishing never sends
