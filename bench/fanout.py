@@ -50,6 +50,7 @@ from federation.services.accounts import create_actor, ensure_instance_actor  # 
 from federation.services.offers import create_offer  # noqa: E402
 from federation.settings import FederationSettings  # noqa: E402
 from instance.config import Config  # noqa: E402
+from instance.wake import forward_pokes, notifies  # noqa: E402
 from models.actors import ActorKind, LocalActor, RemoteActor  # noqa: E402
 from models.db import close_db, open_db  # noqa: E402
 from models.delivery import Delivery, DeliveryState  # noqa: E402
@@ -256,8 +257,11 @@ async def run(args: argparse.Namespace, url: str, engine: str, directory: Path) 
     settings = FederationSettings(allow_private_addresses=True, **tuned)
     fed = Federation.create(settings, f"https://{DOMAIN}", SiteInfo("Bench", "", ("fr",)))
     workers = Workers(directory, url, args.processes, args.in_process, tuned)
+    stop, forwarding = asyncio.Event(), None
     try:
         await open_db(url, run_migrations=True)
+        if notifies(url) and not args.in_process:  # what a web process does (instance/app.py)
+            forwarding = asyncio.create_task(forward_pokes(fed, stop))
         await ensure_instance_actor(DOMAIN, "Bench")
         member = await create_actor(ActorKind.MEMBER, "alice", name="Alice")
         target = fed.urls.actor(member)
@@ -311,6 +315,9 @@ async def run(args: argparse.Namespace, url: str, engine: str, directory: Path) 
             f" ({delivered} to {len(ports)} hosts, {engine}, bad signatures {len(report.bad)})"
         )
     finally:
+        stop.set()
+        if forwarding is not None:
+            await forwarding
         await workers.close()
         await fed.aclose()
         await close_db()
