@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 import httpcore
 import httpx
 
+from federation.asyncio_network import AsyncioBackend
 from models.errors import RemoteUnavailable, UnsafeAddress
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -58,7 +59,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     ) -> None:
         self.allowed = allowed
         self.resolver = resolver
-        self.inner = inner or httpcore.AnyIOBackend()
+        self.inner = inner or AsyncioBackend()
 
     async def checked_addresses(self, host: str, port: int) -> list[str]:
         """Resolve ``host`` once; every address must pass the policy (a name with one private
