@@ -14,10 +14,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.activities import InboxItem
+from models.activities import InboxItem, InboxState
 
 
 @dataclass
@@ -57,34 +58,70 @@ class InboxWrites:
                     row.stored.set_result(new)
 
 
+INSERT_POSTGRES = (
+    "INSERT INTO inbox_item (activity_id, actor_uri, type, payload, recipient_id, state,"
+    " attempts, next_attempt_at, received_at)"
+    " SELECT activity_id, actor_uri, type, payload::jsonb, recipient_id, $7, 0,"
+    " next_attempt_at, now()"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[])"
+    " WITH ORDINALITY AS row (activity_id, actor_uri, type, payload, recipient_id,"
+    " next_attempt_at, n) ORDER BY n"
+    " ON CONFLICT (activity_id) DO NOTHING RETURNING activity_id"
+)
+"""PostgreSQL: the rows as arrays, in one statement that skips the ids already held (or met
+earlier in the same rows) and names those it inserted."""
+
+
 async def _write(rows: list[_Row]) -> list[bool]:
-    """Insert ``rows``; for each, whether it was new."""
-    if len(rows) == 1:
-        try:
-            await InboxItem.create(**rows[0].fields)
-        except IntegrityError:
-            return [False]
-        return [True]
-    seen: set[str] = set()
+    """Insert ``rows``; for each, whether it was new (the first of its id in ``rows``, and
+    not held before)."""
     firsts: list[bool] = []
+    seen: set[str] = set()
     for row in rows:
         firsts.append(row.fields["activity_id"] not in seen)
         seen.add(row.fields["activity_id"])
+    if connections.get("default").capabilities.dialect == "postgres":
+        inserted = await _insert_postgres([row.fields for row in rows])
+        held: set[str] = seen - inserted  # held before, or to be: only the firsts count
+    elif len(rows) == 1:
+        try:
+            await InboxItem.create(**rows[0].fields)
+            held = set()
+        except IntegrityError:
+            held = seen
+    else:
+        held = await _insert_sqlite(rows, firsts, seen)
+    return [
+        first and row.fields["activity_id"] not in held
+        for row, first in zip(rows, firsts, strict=True)
+    ]
+
+
+async def _insert_postgres(rows: list[dict[str, Any]]) -> set[str]:
+    """PostgreSQL: one statement, not a read then a statement per row; the ids inserted."""
+    payload = InboxItem._meta.fields_map["payload"]
+    values = [
+        *([row[key] for row in rows] for key in ("activity_id", "actor_uri", "type")),
+        [payload.to_db_value(row["payload"], InboxItem) for row in rows],
+        [row["recipient"].id if row["recipient"] is not None else None for row in rows],
+        [row["next_attempt_at"] for row in rows],
+        InboxState.PENDING.value,
+    ]
+    # ``execute_query`` reads no row of an INSERT (its RETURNING)
+    inserted = await connections.get("default").execute_query_dict(INSERT_POSTGRES, values)
+    return {record["activity_id"] for record in inserted}
+
+
+async def _insert_sqlite(rows: list[_Row], firsts: list[bool], ids: set[str]) -> set[str]:
+    """SQLite, several rows: the ids already held, read under the write lock (taken at
+    ``BEGIN``), then the new rows in one ``INSERT``; returns the ids held before."""
     async with in_transaction() as conn:
-        held = set(
-            await InboxItem.filter(activity_id__in=sorted(seen))
-            .using_db(conn)
-            .values_list("activity_id", flat=True)
-        )
+        found = InboxItem.filter(activity_id__in=sorted(ids)).using_db(conn)
+        held = {str(i) for i in await found.values_list("activity_id", flat=True)}
         new = [
             InboxItem(**row.fields)
             for row, first in zip(rows, firsts, strict=True)
             if first and row.fields["activity_id"] not in held
         ]
-        # another process may insert one of them in between (PostgreSQL; SQLite's write lock is
-        # held from BEGIN): it is kept, and this one counted new, which only changes a log line
         await InboxItem.bulk_create(new, ignore_conflicts=True, using_db=conn)
-    return [
-        first and row.fields["activity_id"] not in held
-        for row, first in zip(rows, firsts, strict=True)
-    ]
+    return held
