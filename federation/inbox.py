@@ -23,7 +23,7 @@ from activitypub.urls import host_of
 from federation.actors import actor_for_key, known_key_owner
 from federation.blocks import ActorSuspended, check_actor, check_uri, is_suspended
 from federation.context import Federation, Handler
-from federation.delivery import host_answered
+from federation.delivery import LARGEST_CLAIM, PASS_SECONDS, host_answered
 from federation.outcome import Outcome, next_attempt, outcome_of
 from federation.queue import claimed
 from federation.signature_parsing import ParsedSignature, parse_signature
@@ -352,10 +352,25 @@ async def _handled(fed: Federation, item: InboxItem, ready: _Ready | InboxState)
 
 
 async def process_due(fed: Federation) -> int:
-    """Process one batch of due inbox items (their lease renewed meanwhile); returns how many
-    were handled. The batch's signers are read in one query, consecutive items of one
-    ``BatchHandler`` handled in one call, the outcomes written in one statement per state."""
-    async with claimed(InboxItem, InboxState.PENDING, fed.settings) as items:
+    """Process due inbox items a batch at a time; returns how many were handled. The first
+    batch is ``worker_batch_size``; while batches come back full (a long queue), each next one
+    is twice as large, up to ``LARGEST_CLAIM``, for at most ``PASS_SECONDS``: as deliveries are
+    claimed, so that a claim's statements are shared by more items."""
+    size, handled = fed.settings.worker_batch_size, 0
+    stop_at = time.monotonic() + PASS_SECONDS
+    while True:
+        count = await _process_batch(fed, size)
+        handled += count
+        if count < size or time.monotonic() >= stop_at:
+            return handled
+        size = min(2 * size, max(LARGEST_CLAIM, fed.settings.worker_batch_size))
+
+
+async def _process_batch(fed: Federation, size: int) -> int:
+    """Process one batch of due inbox items (their lease renewed meanwhile). The batch's
+    signers are read in one query, consecutive items of one ``BatchHandler`` handled in one
+    call, the outcomes written in one statement per state."""
+    async with claimed(InboxItem, InboxState.PENDING, fed.settings, size) as items:
         uris = {item.actor_uri for item in items}
         signers: dict[str, RemoteActor | None] = dict.fromkeys(uris)
         for actor in await RemoteActor.filter(ap_id__in=list(uris)) if uris else []:

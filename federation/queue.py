@@ -132,14 +132,17 @@ async def _keep_renewing(
 
 @asynccontextmanager
 async def claimed(
-    model: type[M], pending: Any, settings: FederationSettings, **filters: Any
+    model: type[M],
+    pending: Any,
+    settings: FederationSettings,
+    size: int | None = None,
+    **filters: Any,
 ) -> AsyncIterator[list[M]]:
-    """Claim a batch of due rows (``worker_batch_size``) and renew its lease every
-    ``lease_renew_seconds`` until the block ends, however it ends."""
+    """Claim a batch of due rows (``size``, by default ``worker_batch_size``) and renew its
+    lease every ``lease_renew_seconds`` until the block ends, however it ends."""
     lease, token = timedelta(seconds=settings.lease_seconds), new_token()
-    rows = await claim_due(
-        model, pending, settings.worker_batch_size, lease=lease, token=token, **filters
-    )
+    limit = settings.worker_batch_size if size is None else size
+    rows = await claim_due(model, pending, limit, lease=lease, token=token, **filters)
     if not rows:
         yield rows
         return

@@ -18,6 +18,7 @@ from activitypub.offer_input import parse_offer
 from activitypub.offer_model import offer_fields
 from activitypub.offers import offer_to_as
 from activitypub.urls import PUBLIC
+from federation import inbox, queue
 from federation.context import Federation
 from federation.inbox import Incoming, process_due, process_one, store_incoming
 from federation.services.offers_inbox import on_create_offers
@@ -188,6 +189,30 @@ async def test_a_batch_of_new_offers_costs_a_few_statements_not_a_few_per_offer(
         assert await process_due(fed) == 30
     assert len(seen) <= 10, seen  # claim, signers, copies held, follows, searches, outcome
     assert await Offer.filter(author_uri=zoe.ap_id).count() == 31
+    assert {i.state for i in await InboxItem.all()} == {InboxState.DONE}
+
+
+async def test_a_long_queue_is_claimed_in_growing_batches(
+    fed: Federation, member: LocalActor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that comes back full is followed by one twice as large, up to ``LARGEST_CLAIM``
+    (as deliveries are claimed): one call stores a long queue, the first claim still
+    ``worker_batch_size`` so that a few items still go to several workers."""
+    zoe, _ = await _world(fed, member)
+    fed.settings = fed.settings.model_copy(update={"worker_batch_size": 2})
+    monkeypatch.setattr(inbox, "LARGEST_CLAIM", 4)
+    limits: list[int] = []
+    claim = queue.claim_due
+
+    async def noting(model: Any, pending: Any, limit: int, **kwargs: Any) -> Any:
+        limits.append(limit)
+        return await claim(model, pending, limit, **kwargs)
+
+    monkeypatch.setattr(queue, "claim_due", noting)
+    await _queue(fed, [_create(zoe, n, _offer(zoe, n)) for n in range(1, 12)])
+    assert await process_due(fed) == 11
+    assert limits == [2, 4, 4, 4]  # 2, 4 and 4 full; then the last 1 of 4
+    assert await Offer.filter(author_uri=zoe.ap_id).count() == 12
     assert {i.state for i in await InboxItem.all()} == {InboxState.DONE}
 
 
