@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from federation.context import Federation
 from federation.services import offers as service
+from instance import page_cache
 from instance.app import create_app
 from instance.config import parse_config
 from instance.page_cache import PageCache
@@ -146,8 +147,23 @@ async def uncached(fed: Federation, database_url: str) -> AsyncIterator[httpx.As
         yield client
 
 
-async def test_zero_seconds_renders_every_page(uncached: httpx.AsyncClient) -> None:
-    assert (await uncached.get(SEARCH)).status_code == 200
+async def test_zero_seconds_renders_every_page(
+    uncached: httpx.AsyncClient,
+    fed: Federation,
+    alice: LocalActor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """0 turns keeping off: no data version is read (it serves only to keep pages), and each
+    visit renders its page (an offer published between two visits shows)."""
+
+    async def never() -> str:
+        raise AssertionError("the data version is read only to keep pages")
+
+    monkeypatch.setattr(page_cache, "data_version", never)
+    first = await uncached.get(SEARCH)
+    assert first.status_code == 200 and TITLE not in first.text
+    await service.create_offer(fed, alice, samples.ride())
+    assert TITLE in (await uncached.get(SEARCH)).text
 
 
 async def test_another_process_writing_changes_the_data_version(

@@ -262,10 +262,11 @@ async def search_offers(
 
     statuses = None if params.include_closed else VISIBLE
     if candidates is not None:  # a few offers: in time order if the index said, else sorted
-        ids = sorted(candidates)
-        if entries is not None:
+        if entries is None:
+            ids = sorted(candidates)
+        else:
             bounds = {"earliest": earliest, "latest": params.date_to}
-            ids = in_time_order(ids, entries, statuses=statuses, kind=params.kind, **bounds)
+            ids = in_time_order(candidates, entries, statuses=statuses, kind=params.kind, **bounds)
         page = await walk(
             ordered.only(*sorted(needed)),
             keep,

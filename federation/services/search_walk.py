@@ -86,16 +86,14 @@ async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer
     if ids is None and not sqlite:
         return await query
     sql, values = await _statement(query, walk=ids is None, where=ids is not None)
-    if ids is None:  # SQLite: the statement as it is (with its kind's index named)
-        pass
-    elif sqlite:
+    if ids is not None and sqlite:
         sql = sql.replace(TABLE, f"{TABLE} NOT INDEXED")
         among = ' AND "id" IN (SELECT value FROM json_each(?))'
         # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
         head, tail = sql.split(ORDER)
         values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
         sql = f"{head}{among}{ORDER}{tail}"
-    else:
+    elif ids is not None:
         among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
         sql = sql.replace(TABLE, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
         values = [*values, list(ids)]
