@@ -319,6 +319,20 @@ def cpu_by_role(root: int, port: int) -> dict[str, float]:
     return roles
 
 
+def database_cpu_seconds() -> float:
+    """CPU of this machine's PostgreSQL server processes (named ``postgres``), from /proc;
+    0 when there are none (SQLite runs inside coopub's processes)."""
+    total = 0.0
+    for pid, fields in _proc_stats().items():
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        if name == "postgres":
+            total += _cpu(fields)
+    return total
+
+
 class Served:
     def __init__(self, directory: Path, database_url: str) -> None:
         self.directory, self.database_url = directory, database_url
@@ -506,12 +520,14 @@ async def run_coopub(args: argparse.Namespace, remote: Remote, tmp: Path) -> dic
         requests = signed_requests(remote, args.n, coop, inbox, int(time.time()))
         await served.settled()
         cpu0, roles0 = served.cpu_seconds(), served.cpu_by_role()
+        database0 = database_cpu_seconds()
         client0 = time.process_time()
         start = time.perf_counter()
         send = load_raw if args.client == "raw" else load
         elapsed, latencies, statuses = await send(inbox, requests, args.concurrency)
         client_cpu = time.process_time() - client0
         accepted_roles = served.cpu_by_role()
+        database_accepting = database_cpu_seconds() - database0
         accepted = statuses.get(202, 0)
         deadline = time.perf_counter() + args.timeout
         count, last, moved_at = 0, -1, time.perf_counter()
@@ -525,7 +541,10 @@ async def run_coopub(args: argparse.Namespace, remote: Remote, tmp: Path) -> dic
         stored_elapsed = time.perf_counter() - start
         cpu = served.cpu_seconds() - cpu0
         roles = served.cpu_by_role()
+        database_cpu = database_cpu_seconds() - database0
         return {
+            "database_cpu_s": database_cpu,
+            "database_cpu_accepting_s": database_accepting,
             "web_cpu_s": roles["web"] - roles0["web"],
             "worker_cpu_s": roles["worker"] - roles0["worker"],
             "worker_cpu_accepting_s": accepted_roles["worker"] - roles0["worker"],
@@ -652,6 +671,12 @@ async def main() -> None:
             "per POST",
             flush=True,
         )
+        if ours["database_cpu_s"]:
+            print(
+                f"PostgreSQL's processes: {ours['database_cpu_s'] / n * 1000:.2f} ms per offer "
+                f"({ours['database_cpu_accepting_s']:.1f} s of it while accepting)",
+                flush=True,
+            )
         theirs = "not run (--no-peer)" if args.no_peer else await peer(args, remote, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

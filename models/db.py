@@ -96,6 +96,11 @@ def engine(url: str) -> str:
     return "sqlite" if url.startswith(SQLITE) else "postgres"
 
 
+async def keep_session(connection: object) -> None:
+    """The pool's reset of a released PostgreSQL connection: nothing beyond the rollback of an
+    open transaction that asyncpg does first (see ``connection_config``)."""
+
+
 def connection_config(url: str) -> str | dict[str, Any]:
     """SQLite gets a busy timeout (the CLI and the server processes may write at the same
     moment), WAL (Tortoise's default) with ``synchronous = NORMAL``, and transactions that
@@ -117,11 +122,19 @@ def connection_config(url: str) -> str | dict[str, Any]:
     PostgreSQL connections run with ``jit = off``: a walk of a dense area is estimated above
     ``jit_above_cost`` (it stops after a few thousand rows; the planner costs the whole index),
     and compiling it took 10 ms of a 15 ms search at a million offers. coopub's statements
-    are short, and none gains what compiling costs."""
+    are short, and none gains what compiling costs.
+
+    A PostgreSQL connection going back to the pool is not reset with asyncpg's default
+    (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``, a round trip and four
+    statements each time, which Tortoise pays after every statement outside a transaction):
+    coopub leaves no session state on pooled connections (settings are ``SET LOCAL``, the
+    workers ``LISTEN`` on a connection of their own, no advisory locks, no cursors), and an
+    open transaction is still rolled back (asyncpg does that before any reset)."""
     if not url.startswith(SQLITE):
         config = expand_db_url(url)
-        settings = config["credentials"].setdefault("server_settings", {})
-        settings.setdefault("jit", "off")
+        credentials = config["credentials"]
+        credentials.setdefault("server_settings", {}).setdefault("jit", "off")
+        credentials["reset"] = keep_session
         return config
     if url != "sqlite://:memory:":
         return {

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints (no py.typed)
+import pytest
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from tests.rig.database import is_postgres
+from tests.skips import POSTGRES_CHECK
 
 
 async def test_connection_settings(db: None) -> None:
@@ -30,3 +34,32 @@ async def test_connection_settings(db: None) -> None:
         "foreign_keys": 1,
         "cache_size": -65536,
     }
+
+
+async def test_a_released_connection_is_not_reset_with_a_round_trip(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a statement outside a transaction gives its pooled connection back without
+    asyncpg's reset query (``RESET ALL`` and three more, a round trip after every statement);
+    a transaction still commits, and what it wrote is read by the next statement."""
+    if not is_postgres():
+        pytest.skip(POSTGRES_CHECK)
+    sent: list[str] = []
+    execute = asyncpg.Connection.execute
+
+    async def recorded(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> str:
+        sent.append(query)
+        return await execute(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", recorded)
+    conn = connections.get("default")
+    for _ in range(3):
+        await conn.execute_query("SELECT 1")
+    with pytest.raises(ZeroDivisionError):
+        async with in_transaction() as tx:
+            await tx.execute_query("SET LOCAL statement_timeout = 1234")
+            raise ZeroDivisionError
+    _, rows = await conn.execute_query("SHOW statement_timeout")
+    assert rows[0]["statement_timeout"] == "0"  # the transaction's setting went with it
+    assert sent  # the rollback went through execute: the recorder sees what is sent
+    assert not [query for query in sent if "RESET ALL" in query or "UNLISTEN" in query]
