@@ -579,7 +579,8 @@ async def database(args: argparse.Namespace, tmp: Path) -> tuple[str, Any]:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    base = args.database_url.rsplit("/", 1)[0]
+    address, _, query = args.database_url.partition("?")  # ?host=/run/postgresql: a socket
+    base = address.rsplit("/", 1)[0]
 
     async def drop() -> None:
         c = await asyncpg.connect(admin)
@@ -588,7 +589,7 @@ async def database(args: argparse.Namespace, tmp: Path) -> tuple[str, Any]:
         finally:
             await c.close()
 
-    return f"{base}/{name}", drop
+    return f"{base}/{name}" + (f"?{query}" if query else ""), drop
 
 
 def signed_requests(
