@@ -37,7 +37,7 @@ from federation.services.search_index import (
     text_ids,
     without_past_rides,
 )
-from federation.services.search_walk import COVERED, WALK, planned, walk
+from federation.services.search_walk import COVERED, WALK, fetched, planned, walk
 from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
@@ -296,7 +296,7 @@ async def search_offers(
     full = Offer.filter(id__in=[offer.id for offer in page])
     if columns is not None:
         full = full.only(*sorted({*needed, *columns}))
-    rows = {offer.id: offer for offer in await full}
+    rows = {offer.id: offer for offer in await fetched(full)}
     return [rows[offer.id] for offer in page if offer.id in rows]
 
 
