@@ -7,9 +7,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from tortoise import connections
 
-from federation.services.search_walk import fetched
+from federation.services.search_walk import by_id
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 from models.partial_rows import partial_rows
 
@@ -86,11 +87,30 @@ async def test_rows_of_some_columns_make_the_objects_tortoise_makes(db: None) ->
     assert partial_rows(Offer, []) == []
 
 
-async def test_fetched_reads_what_the_query_reads(db: None) -> None:
-    """``fetched(query)`` returns what ``await query`` returns, for a query of some columns
-    with a filter, an order and a limit."""
+async def test_by_id_reads_the_offers_named_with_their_columns(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``by_id`` reads the offers named (one missing is left out) with the columns asked and
+    their id, or every column, as Tortoise reads them; its statement's text is the same
+    whatever the number of ids (asyncpg prepares each new text: one more round trip)."""
     await _offers()
-    query = Offer.filter(starts_at__lte=NOW).order_by("-starts_at").limit(5).only("id", "kind")
-    mine, theirs = await fetched(query), await query
-    assert [_state(o) for o in mine] == [_state(o) for o in theirs]
-    assert [o.kind for o in mine] == [OfferKind.RIDE, OfferKind.STAY]
+    ids = [offer.id for offer in await Offer.all().order_by("id")]
+    some = await by_id([*ids, 10_000], ["kind", "details"])
+    assert set(some) == set(ids)
+    theirs = {o.id: o for o in await Offer.filter(id__in=ids).only("id", "kind", "details")}
+    assert {i: _state(o) for i, o in some.items()} == {i: _state(o) for i, o in theirs.items()}
+    every = await by_id(ids[:1])
+    assert _state(every[ids[0]]) == _state(await Offer.get(id=ids[0]))
+    assert not every[ids[0]]._partial
+    sent: list[str] = []
+    conn = connections.get("default")
+    original = type(conn).execute_query
+
+    async def recorded(self: Any, query: str, values: list[Any] | None = None) -> Any:
+        sent.append(query)
+        return await original(self, query, values)
+
+    monkeypatch.setattr(type(conn), "execute_query", recorded)
+    await by_id(ids[:1], ["kind"])
+    await by_id([*ids, 7, 8, 9], ["kind"])
+    assert len(sent) == 2 and sent[0] == sent[1]

@@ -37,7 +37,7 @@ from federation.services.search_index import (
     text_ids,
     without_past_rides,
 )
-from federation.services.search_walk import COVERED, WALK, fetched, planned, walk
+from federation.services.search_walk import COVERED, WALK, by_id, planned, walk
 from models.actors import LocalActor
 from models.offers import Offer, OfferKind, OfferStatus, Purpose
 
@@ -293,10 +293,9 @@ async def search_offers(
             )
     if not page:
         return []
-    full = Offer.filter(id__in=[offer.id for offer in page])
-    if columns is not None:
-        full = full.only(*sorted({*needed, *columns}))
-    rows = {offer.id: offer for offer in await fetched(full)}
+    rows = await by_id(
+        [offer.id for offer in page], None if columns is None else {*needed, *columns}
+    )
     return [rows[offer.id] for offer in page if offer.id in rows]
 
 
