@@ -340,15 +340,16 @@ async def test_a_dense_walk_reads_the_index_alone(
     await Offer.bulk_create([_ride(random.Random(5), 30_000 + n) for n in range(200)])
     await _fill(300)
     await connections.get("default").execute_script("VACUUM ANALYZE offer")
-    walked: list[str] = []
-    read = search_walk._read
+    walked: list[tuple[str, list[Any]]] = []
+    page = search_walk.Walked.page
 
-    async def spied(query: Any, ids: Any) -> list[Offer]:
+    def spied(self: Any, where: Any, size: int, ids: Any = None) -> tuple[str, list[Any]]:
+        sql, values = page(self, where, size, ids)
         if ids is None:
-            walked.append(query.sql(params_inline=True))
-        return await read(query, ids)
+            walked.append((sql, values))
+        return sql, values
 
-    monkeypatch.setattr(search_walk, "_read", spied)
+    monkeypatch.setattr(search_walk.Walked, "page", spied)
     day = (NOW + timedelta(days=2)).date()
     query = {"kind": "ride", "lat": "45.76", "lon": "4.84", "radius_km": "80"}
     query.update({"from": day.isoformat(), "to": (day + timedelta(days=30)).isoformat()})
@@ -357,7 +358,7 @@ async def test_a_dense_walk_reads_the_index_alone(
     assert found and found == await _plain(params)
     assert walked
     async with planned(*WALK, "enable_seqscan = off", "enable_bitmapscan = off") as tx:
-        for sql in walked:
-            _, rows = await tx.execute_query(f"EXPLAIN {sql}")
+        for sql, values in walked:
+            _, rows = await tx.execute_query(f"EXPLAIN {sql}", values)
             plan = "\n".join(row["QUERY PLAN"] for row in rows)
             assert "Index Only Scan using idx_offer_" in plan, plan

@@ -13,11 +13,11 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -71,11 +71,20 @@ async def _sqlite_kind_index(db: BaseDBAsyncClient) -> str | None:
     return _kind_index[0] if _kind_index else None
 
 
-async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer]:
-    """The rows of ``query``, among ``ids`` when given (the few candidates an index named).
+TABLE, ORDER = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
 
-    The ids go as one parameter (an array; a JSON list on SQLite): Tortoise would write two
-    thousand placeholders, and building that statement costs more than running it. SQLite's
+Where = tuple[str, tuple[Any, ...]]
+"""A condition a page adds: its text, ``{}`` for each parameter, and the parameters."""
+
+
+class Walked:
+    """A walk's query as Tortoise writes it, once (``SELECT … FROM "offer" WHERE …`` and its
+    order): each page then adds its conditions (a status, after or up to a row) and its limit
+    as text and parameters. Tortoise built the whole statement again for every page, a third
+    of a search's time in Python.
+
+    Among ``ids`` (the few candidates an index named) they go as one parameter (an array; a
+    JSON list on SQLite): two thousand placeholders cost more to build than to run. SQLite's
     planner, without statistics, would rather find them through an index on kind or status
     (all rides, say) than look them up: it is told to use no index but the rowid. On
     PostgreSQL the rows are joined to the ids (``unnest``), looked up by primary key whatever
@@ -84,70 +93,125 @@ async def _read(query: QuerySet[Offer], ids: Sequence[int] | None) -> list[Offer
     told to read the index of that kind: a page that resumes after its last row (or a stream
     bounded by another's last row) made it prefer the index of all kinds, and read every
     offer of the window (rides of an area by dates: 40 ms instead of 4)."""
-    sqlite = query.capabilities.dialect == "sqlite"
-    sql, values = await _statement(query, walk=ids is None, where=ids is not None)
-    if ids is not None and sqlite:
-        sql = sql.replace(TABLE, f"{TABLE} NOT INDEXED")
-        among = ' AND "id" IN (SELECT value FROM json_each(?))'
-        # the new parameter goes before LIMIT and OFFSET's, as it comes first in the text
-        head, tail = sql.split(ORDER)
-        values = [*values[: head.count("?")], json.dumps(list(ids)), *values[head.count("?") :]]
-        sql = f"{head}{among}{ORDER}{tail}"
-    elif ids is not None:
-        among = f"unnest(${len(values) + 1}::int[]) AS candidates(candidate)"
-        sql = sql.replace(TABLE, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
-        values = [*values, list(ids)]
-    return await _select(query, sql, values)
+
+    def __init__(
+        self, head: str, order: str, values: list[Any], db: BaseDBAsyncClient, index: str | None
+    ) -> None:
+        self.head, self.order, self.values, self.db = head, order, values, db
+        self.sqlite = db.capabilities.dialect == "sqlite"
+        self.index = index
+        self.where = " WHERE (" in head
+
+    @classmethod
+    async def of(cls, query: QuerySet[Offer]) -> Walked:
+        """``query`` (filtered, ordered, not limited) as text. ``UnexpectedQuery`` unless it
+        has one ``FROM "offer"`` and ends with its ``ORDER BY``."""
+        query._choose_db_if_not_chosen()
+        query._make_query()
+        sql, values = query.query.get_parameterized_sql()
+        if sql.count(TABLE) != 1 or sql.count(ORDER) != 1 or " LIMIT " in sql.split(ORDER)[1]:
+            raise UnexpectedQuery(sql)
+        head, order = sql.split(ORDER)
+        # its conditions in parentheses, so that those a page adds hold for all of them
+        at = head.find(" WHERE ", head.index(TABLE))
+        if at >= 0:
+            head = f"{head[:at]} WHERE ({head[at + len(' WHERE ') :]})"
+        index = None
+        if query.capabilities.dialect == "sqlite" and '"kind"=?' in head:
+            index = await _sqlite_kind_index(query._db)
+        return cls(head, ORDER + order, list(values), query._db, index)
+
+    def _mark(self, values: list[Any], value: Any) -> str:
+        values.append(value)
+        return "?" if self.sqlite else f"${len(values)}"
+
+    def page(
+        self, where: Sequence[Where], size: int, ids: Sequence[int] | None = None
+    ) -> tuple[str, list[Any]]:
+        """The statement of a page: this query, with ``where`` and among ``ids``, its first
+        ``size`` rows."""
+        values = list(self.values)
+        head = self.head
+        if ids is None and self.index is not None:
+            head = head.replace(TABLE, f'{TABLE} INDEXED BY "{self.index}"')
+        elif ids is not None and self.sqlite:
+            head = head.replace(TABLE, f"{TABLE} NOT INDEXED")
+        elif ids is not None:
+            among = f"unnest({self._mark(values, list(ids))}::int[]) AS candidates(candidate)"
+            head = head.replace(TABLE, f'FROM {among} JOIN "offer" ON "offer"."id" = candidate')
+        conditions = [
+            template.format(*(self._mark(values, v) for v in params)) for template, params in where
+        ]
+        if ids is not None and self.sqlite:
+            listed = self._mark(values, json.dumps(list(ids)))
+            conditions.append(f'"id" IN (SELECT value FROM json_each({listed}))')
+        if conditions:
+            head += (" AND " if self.where else " WHERE ") + " AND ".join(conditions)
+        return f"{head}{self.order} LIMIT {self._mark(values, size)}", values
+
+    async def read(
+        self, where: Sequence[Where], size: int, ids: Sequence[int] | None = None
+    ) -> list[Offer]:
+        sql, values = self.page(where, size, ids)
+        return await _select(self.db, sql, values)
 
 
-TABLE, ORDER = f'FROM "{Offer._meta.db_table}"', " ORDER BY "
+def _moment(value: datetime) -> Any:
+    return STARTS.to_db_value(value, Offer)
 
 
-async def _statement(query: QuerySet[Offer], *, walk: bool, where: bool) -> tuple[str, list[Any]]:
-    """What ``QuerySet._execute`` would send, as text and parameters, to add the clauses
-    Tortoise cannot write; on SQLite, a ``walk`` among one kind names that kind's index.
-    ``UnexpectedQuery`` unless it has one ``FROM "offer"``, one ``ORDER BY`` and (``where``)
-    a ``WHERE``."""
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, values = query.query.get_parameterized_sql()
-    if sql.count(TABLE) != 1 or sql.count(ORDER) != 1 or (where and " WHERE " not in sql):
-        raise UnexpectedQuery(sql)
-    if walk and query.capabilities.dialect == "sqlite" and '"kind"=?' in sql:
-        index = await _sqlite_kind_index(query._db)
-        if index is not None:
-            sql = sql.replace(TABLE, f'{TABLE} INDEXED BY "{index}"')
-    return sql, list(values)
+STARTS = Offer._meta.fields_map["starts_at"]
 
 
-async def _select(query: QuerySet[Offer], sql: str, values: list[Any]) -> list[Offer]:
-    """The offers of a statement ``query`` made, built as Tortoise builds them, faster
+def _status(status: OfferStatus) -> Where:
+    return '"status"={}', (status.value,)
+
+
+def _after(offer: Offer) -> Where:
+    """After ``offer`` in the walk's order: the first test a bound on the index, the second
+    exact."""
+    at = _moment(offer.starts_at)
+    return '"starts_at">={} AND ("starts_at">{} OR ("starts_at"={} AND "id">{}))', (
+        at,
+        at,
+        at,
+        offer.id,
+    )
+
+
+def _up_to(offer: Offer) -> Where:
+    """Up to ``offer`` (included) in the walk's order."""
+    at = _moment(offer.starts_at)
+    return '"starts_at"<={} AND ("starts_at"<{} OR ("starts_at"={} AND "id"<={}))', (
+        at,
+        at,
+        at,
+        offer.id,
+    )
+
+
+async def _select(db: BaseDBAsyncClient, sql: str, values: list[Any]) -> list[Offer]:
+    """The offers of a statement, built as Tortoise builds them, faster
     (``models/partial_rows.py``: a walk reads a few hundred rows of a few columns)."""
-    _, rows = await query._db.execute_query(sql, values)
+    _, rows = await db.execute_query(sql, values)
     return partial_rows(Offer, rows)
 
 
 async def _streams(
-    query: QuerySet[Offer], statuses: Sequence[OfferStatus]
+    walked: Walked, where: Sequence[Where], size: int, statuses: Sequence[OfferStatus]
 ) -> dict[OfferStatus, list[Offer]]:
-    """The rows of ``query`` (ordered, limited) of each of ``statuses``, in one statement:
-    the query built once, each status's copy of it walking its own index (``UNION ALL``), so
-    that the few rows of the rarer statuses cost one round trip and one build, not one each."""
-    sql, values = await _statement(query, walk=True, where=True)
-    head, tail = sql.split(ORDER)
+    """The first ``size`` rows of each of ``statuses``, in one statement: each status's copy
+    of the query walking its own index (``UNION ALL``), so that the few rows of the rarer
+    statuses cost one round trip, not one each."""
     parts: list[str] = []
     params: list[Any] = []
     for n, status in enumerate(statuses):
-        if query.capabilities.dialect == "sqlite":
-            part = f'{head} AND "status"=?{ORDER}{tail}'
-            at = head.count("?")  # the new parameter comes before LIMIT's, as in the text
-            params += [*values[:at], status.value, *values[at:]]
-        else:  # numbered parameters: each copy's own
-            part = f'{head} AND "status"=${len(values) + 1}{ORDER}{tail}'
-            part = re.sub(r"\$(\d+)", _shifted(len(params)), part)
-            params += [*values, status.value]
-        parts.append(f"SELECT * FROM ({part}) AS stream{n}")
-    rows = await _select(query, " UNION ALL ".join(parts), params)
+        sql, values = walked.page([*where, _status(status)], size)
+        if not walked.sqlite:  # numbered parameters: each copy's own
+            sql = re.sub(r"\$(\d+)", _shifted(len(params)), sql)
+        params += values
+        parts.append(f"SELECT * FROM ({sql}) AS stream{n}")
+    rows = await _select(walked.db, " UNION ALL ".join(parts), params)
     found: dict[OfferStatus, list[Offer]] = {status: [] for status in statuses}
     for row in rows:
         found[OfferStatus(row.status)].append(row)
@@ -202,35 +266,32 @@ def _first_size(wanted: int, keep: Callable[[Offer], bool] | None) -> int:
 
 
 async def _matching(
-    ordered: QuerySet[Offer],
+    walked: Walked,
+    where: Sequence[Where],
     keep: Callable[[Offer], bool] | None,
     wanted: int,
     ids: Sequence[int] | None = None,
     rest: Sequence[str] = (),
     in_order: bool = False,
 ) -> list[Offer]:
-    """The first ``wanted`` offers of ``ordered`` that ``keep`` accepts (None: all), read a
-    page at a time (Tortoise builds every row of a query: never the whole of it), with their
-    columns ``rest`` read afterwards. Each page after the first starts after the last offer
-    read (its ``starts_at, id``), not at an ``OFFSET``: the index walk resumes there instead
-    of passing again every row the pages before it passed."""
+    """The first ``wanted`` offers of the walk (with ``where``) that ``keep`` accepts (None:
+    all), read a page at a time (never the whole of it), with their columns ``rest`` read
+    afterwards. Each page after the first starts after the last offer read (its ``starts_at,
+    id``), not at an ``OFFSET``: the index walk resumes there instead of passing again every
+    row the pages before it passed."""
     if in_order and ids is not None:
-        return await _in_order(ordered, keep, wanted, ids)
+        return await _in_order(walked, keep, wanted, ids)
     found: list[Offer] = []
     size = _first_size(wanted, keep)
-    query = ordered
+    after: list[Where] = []
     while True:
-        page = await _read(query.limit(size), ids)
-        rows = await _completed(page, rest, ordered._db)
+        page = await walked.read([*where, *after], size, ids)
+        rows = await _completed(page, rest, walked.db)
         kept = rows if keep is None else [offer for offer in rows if keep(offer)]
         found.extend(kept)
         if len(found) >= wanted or len(page) < size:
             return found[:wanted]
-        last = page[-1]
-        query = ordered.filter(  # the first: a bound on the index, the second: exact
-            Q(starts_at__gte=last.starts_at),
-            Q(starts_at__gt=last.starts_at) | Q(starts_at=last.starts_at, id__gt=last.id),
-        )
+        after = [_after(page[-1])]
         # what is still missing, at the rate this page kept (the exact circle keeps about
         # four in five rows of its box), and a little more
         rate = max(len(kept), 1) / len(page)
@@ -238,7 +299,7 @@ async def _matching(
 
 
 async def _in_order(
-    ordered: QuerySet[Offer],
+    walked: Walked,
     keep: Callable[[Offer], bool] | None,
     wanted: int,
     ids: Sequence[int],
@@ -249,7 +310,7 @@ async def _in_order(
     start, size = 0, _first_size(wanted, keep)
     while start < len(ids) and len(found) < wanted:
         chunk = ids[start : start + size]
-        page = await _read(ordered.limit(len(chunk)), chunk)
+        page = await walked.read([], len(chunk), chunk)
         found.extend(page if keep is None else [o for o in page if keep(o)])
         start, size = start + len(chunk), 2 * size
     return found[:wanted]
@@ -266,54 +327,46 @@ async def walk(
     in_order: bool = False,
     rest: Sequence[str] = (),
 ) -> list[Offer]:
-    """The page (``offset``, ``limit``) of ``ordered`` (in ``starts_at, id`` order) that
-    ``keep`` accepts (None: every row), among ``statuses`` (None: any status, one stream) and
-    ``ids`` if given (a few: the candidates of ``search_index.py``; ``in_order``: already in
-    the walk's order). ``rest``: columns ``ordered`` leaves out (its filter and columns are
-    ``COVERED``), read for the rows it finds, before ``keep``."""
+    """The page (``offset``, ``limit``) of ``ordered`` (in ``starts_at, id`` order, not
+    limited) that ``keep`` accepts (None: every row), among ``statuses`` (None: any status,
+    one stream) and ``ids`` if given (a few: the candidates of ``search_index.py``;
+    ``in_order``: already in the walk's order). ``rest``: columns ``ordered`` leaves out (its
+    filter and columns are ``COVERED``), read for the rows it finds, before ``keep``."""
     wanted = offset + limit
+    walked = await Walked.of(ordered)
     if not statuses:
-        return (await _matching(ordered, keep, wanted, ids, rest, in_order))[offset:]
+        return (await _matching(walked, [], keep, wanted, ids, rest, in_order))[offset:]
     first, *others = statuses
-    found = await _matching(ordered.filter(status=first), keep, wanted, rest=rest)
-    last = found[-1] if len(found) == wanted else None
-    bounded = ordered
-    if last is not None:
-        bounded = ordered.filter(  # the first: a bound on the index, the second: exact
-            Q(starts_at__lte=last.starts_at),
-            Q(starts_at__lt=last.starts_at) | Q(starts_at=last.starts_at, id__lte=last.id),
-        )
+    found = await _matching(walked, [_status(first)], keep, wanted, rest=rest)
+    bounded = [_up_to(found[-1])] if len(found) == wanted else []
     if others:
-        found.extend(await _others(bounded, others, keep, wanted, rest))
+        found.extend(await _others(walked, bounded, others, keep, wanted, rest))
     found.sort(key=lambda offer: (offer.starts_at, offer.id))
     return found[offset:wanted]
 
 
 async def _others(
-    bounded: QuerySet[Offer],
+    walked: Walked,
+    bounded: Sequence[Where],
     statuses: Sequence[OfferStatus],
     keep: Callable[[Offer], bool] | None,
     wanted: int,
     rest: Sequence[str],
 ) -> list[Offer]:
-    """The first ``wanted`` offers ``keep`` accepts of each of ``statuses``: their first pages
-    in one statement (``_streams``), then, for a status whose page was full and is still
-    short, the usual walk after its last row."""
+    """The first ``wanted`` offers ``keep`` accepts of each of ``statuses`` (up to the first
+    stream's last row: ``bounded``): their first pages in one statement (``_streams``), then,
+    for a status whose page was full and is still short, the usual walk after its last row."""
     size = _first_size(wanted, keep)
-    pages = await _streams(bounded.limit(size), statuses)
-    complete = await _completed([o for page in pages.values() for o in page], rest, bounded._db)
+    pages = await _streams(walked, bounded, size, statuses)
+    complete = await _completed([o for page in pages.values() for o in page], rest, walked.db)
     held = {offer.id for offer in complete}
     found: list[Offer] = []
     for status, page in pages.items():
         kept = [o for o in page if o.id in held and (keep is None or keep(o))][:wanted]
         found.extend(kept)
         if len(kept) < wanted and len(page) == size:
-            last = page[-1]
-            after = bounded.filter(status=status).filter(
-                Q(starts_at__gte=last.starts_at),
-                Q(starts_at__gt=last.starts_at) | Q(starts_at=last.starts_at, id__gt=last.id),
-            )
-            found.extend(await _matching(after, keep, wanted - len(kept), rest=rest))
+            where = [*bounded, _status(status), _after(page[-1])]
+            found.extend(await _matching(walked, where, keep, wanted - len(kept), rest=rest))
     return found
 
 
