@@ -78,8 +78,6 @@ ALLOWED: dict[str, str] = {
     "tests/test_search_indexes.py::test_the_place_indexes_answer_without_reading_the_table": (
         POSTGRES_CHECK
     ),
-    # The plan of a dense walk, index-only on PostgreSQL's covering index (migration 0018).
-    "tests/test_search_indexes.py::test_a_dense_walk_reads_the_index_alone": POSTGRES_CHECK,
     # A write that ends after a later one changes the data version (the snapshot, not xmax).
     "tests/test_page_cache.py::test_a_write_that_ends_after_a_later_one_changes_the_data_version": (
         POSTGRES_CHECK

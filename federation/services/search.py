@@ -277,13 +277,10 @@ async def search_offers(
             in_order=entries is not None,
         )
     else:  # dense: the time order, filtered (no sort of a whole area, of every visible offer)
-        # PostgreSQL: when the filter reads only what the walked index holds, the walk reads
-        # the index alone, and the rows it keeps are then read for the rest (``search_walk``)
+        # when the filter reads only what the walked index holds, the walk reads the index
+        # alone, and the rows it keeps are then read for the rest (``search_walk``)
         covered = (
-            postgres()
-            and not params.text
-            and hidden is None
-            and (regular is None or regular.ids is not None)
+            not params.text and hidden is None and (regular is None or regular.ids is not None)
         )
         rest = sorted(needed - COVERED) if covered else []
         first = ordered.only(*sorted(needed - set(rest)))

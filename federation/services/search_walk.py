@@ -50,11 +50,12 @@ COVERED = frozenset(
     {"id", "kind", "status", "starts_at", "purpose", "quantity_available", "latitude"}
     | {"longitude", "dest_latitude", "dest_longitude", "ends_at", "expires_at"}
 )
-"""The columns the walked indexes hold on PostgreSQL (migration 0018): a walk whose filter
-and columns are among them reads the index alone."""
+"""The columns the walked indexes hold (migrations 0018 and 0019): a walk whose filter and
+columns are among them reads the index alone."""
 
 KIND_ORDER = ["kind", "status", "starts_at", "id"]
-"""The columns of the index a walk among one kind reads (``Offer.Meta``)."""
+"""The first columns of the index a walk among one kind reads (``Offer.Meta``; then those
+``COVERED``)."""
 _kind_index: list[str] = []
 """Its name on SQLite, once read (Tortoise names it after a hash of its columns)."""
 
@@ -66,7 +67,7 @@ async def _sqlite_kind_index(db: BaseDBAsyncClient) -> str | None:
             _, columns = await db.execute_query(
                 "SELECT name FROM pragma_index_info(?) ORDER BY seqno", [index["name"]]
             )
-            if [c["name"] for c in columns] == KIND_ORDER:
+            if [c["name"] for c in columns][: len(KIND_ORDER)] == KIND_ORDER:
                 _kind_index.append(index["name"])
     return _kind_index[0] if _kind_index else None
 
