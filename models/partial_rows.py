@@ -20,7 +20,8 @@ Plan = tuple[tuple[str, str, Converter], ...]
 
 M = TypeVar("M", bound=Model)
 
-_plans: dict[tuple[type[Model], tuple[str, ...]], Plan] = {}
+_plans: dict[tuple[type[Model], str, tuple[str, ...]], Plan] = {}
+"""By model, database dialect (which decides the values its driver converts) and columns."""
 
 
 def _unless_none(kind: type) -> Callable[[Any], Any]:
@@ -53,11 +54,11 @@ def partial_rows(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
     """``model`` objects of ``rows`` (each with the same columns, some of the model's)."""
     if not rows:
         return []
-    columns = tuple(rows[0].keys())
-    plan = _plans.get((model, columns))
-    if plan is None:
-        plan = _plans[(model, columns)] = _plan(model, columns)
     meta = model._meta
+    key = (model, meta.db.capabilities.dialect, tuple(rows[0].keys()))
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plans[key] = _plan(model, key[2])
     generated = meta.db_pk_column not in meta.generated_db_fields
     partial = len(plan) < len(meta.db_fields)
     return [_built(model, plan, row, partial, generated) for row in rows]

@@ -286,7 +286,13 @@ async def search_offers(
         first = ordered.only(*sorted(needed - set(rest)))
         async with planned(*WALK) as conn:
             page = await walk(
-                first.using_db(conn), keep, params.offset, params.limit, statuses, rest=rest
+                first.using_db(conn),
+                keep,
+                params.offset,
+                params.limit,
+                statuses,
+                rest=rest,
+                by_kind=params.kind is not None,
             )
     if not page:
         return []
