@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tortoise.exceptions import IntegrityError
 
 from activitypub.activities import wrap_object
 from activitypub.apobject import APObject
@@ -220,7 +219,9 @@ async def test_an_offer_stored_meanwhile_leaves_the_others_of_the_batch_stored(
     fed: Federation, member: LocalActor
 ) -> None:
     """The batch's insert fails as a whole when one of its offers was stored meanwhile (by
-    another worker): each is then stored on its own, and only that one is to be retried."""
+    another worker, or a fetch for a booking): each is then stored on its own, and the one
+    stored meanwhile is read again and updated as any copy held, not inserted again (which
+    failed it, to be retried a minute later: a two-instance test waited for it in vain)."""
     zoe, _ = await _world(fed, member)
     first, again, other = _offer(zoe, 1), _offer(zoe, 1), _offer(zoe, 2)
     items = [
@@ -228,6 +229,5 @@ async def test_an_offer_stored_meanwhile_leaves_the_others_of_the_batch_stored(
         for n, doc in enumerate((first, again, other), start=1)
     ]
     answers = await on_create_offers(fed, items)  # offer 1 twice: the second finds it stored
-    assert answers[0] is None and answers[2] is None
-    assert isinstance(answers[1], IntegrityError)
+    assert answers == [None, None, None]
     assert await Offer.filter(ap_id__in=[first["id"], other["id"]]).count() == 2

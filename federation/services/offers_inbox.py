@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -113,11 +113,13 @@ async def on_create_offers(
             answers[i] = exc
     try:
         stored |= await _inserted(new)
-    except IntegrityError:  # one of them stored meanwhile (another worker): each on its own
+    except IntegrityError:  # one of them stored meanwhile (another worker, a fetch): each on
+        # its own, its copy read again (the one read before the insert is stale: None), so
+        # that one stored meanwhile is updated as any copy held, not inserted again
         for i, fields in new.items():
             _, _, signer = items[i]
             try:
-                stored[i] = await _store(fields, signer.ap_id, signer, cast(Pushed, pushed[i]))
+                stored[i] = await _store(fields, signer.ap_id, signer, None)
             except Exception as exc:  # that item's outcome
                 answers[i] = exc
     except Exception as exc:  # the outcome of the new ones
