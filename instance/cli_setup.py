@@ -98,12 +98,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from instance.processes import run_worker, run_workers, worker_count
+    from instance.processes import run_on_fast_loop, run_worker, run_workers, worker_count
 
     config = load_config()
     count = worker_count(config, args.processes)
     if count == 1:
-        asyncio.run(run_worker(config))
+        run_on_fast_loop(run_worker(config))
         return
     asyncio.run(check_database(config.database_url))
     run_workers(config, count, _level(args))

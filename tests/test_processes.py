@@ -28,6 +28,7 @@ from federation.context import Federation, SiteInfo
 from federation.delivery import publish
 from federation.services.offers import create_offer
 from federation.settings import FederationSettings
+from instance.processes import run_on_fast_loop
 from instance.wake import forward_pokes, listen_for_work
 from instance.worker import Worker
 from models.actors import LocalActor
@@ -277,3 +278,13 @@ async def test_only_the_upkeep_worker_expires_offers(fed: Federation, member: Lo
     await first.run_pass()
     assert (await Offer.get(id=offer.id)).status == OfferStatus.EXPIRED
     assert first.next_upkeep > first.started_at
+
+
+def test_a_worker_process_runs_on_the_web_processes_loop() -> None:
+    """``run_on_fast_loop`` (a worker process's ``asyncio.run``) takes the loop uvicorn gives
+    the web processes: uvloop, a dependency through ``uvicorn[standard]``."""
+
+    async def loop_module() -> str:
+        return type(asyncio.get_running_loop()).__module__
+
+    assert run_on_fast_loop(loop_module()).startswith("uvloop")
