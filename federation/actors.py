@@ -9,6 +9,7 @@ nothing is cached from a document that does not publish the key a request was si
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag
@@ -50,6 +51,7 @@ async def save_actor_update(doc: dict[str, Any]) -> RemoteActor:
 async def _save(values: dict[str, Any]) -> RemoteActor:
     values["fetched_at"] = datetime.now(UTC)
     actor, _ = await RemoteActor.update_or_create(defaults=values, ap_id=values["ap_id"])
+    forget_key_owners()  # a key may have moved to this actor, or away from it
     return actor
 
 
@@ -92,13 +94,42 @@ def _key_owner_sql(dialect: str) -> str:
     return sql
 
 
+KEY_OWNER_SECONDS = 5.0
+"""How long a process trusts the owner it read for a key (every inbox POST and signed GET
+asks): as long as it trusts the domain rules (``blocks.CACHE_SECONDS``). A suspension, a
+deletion or a refetched key made by another process applies here within these seconds, one made
+in this process at once (``forget_key_owners``). An activity accepted meanwhile from an account
+suspended elsewhere is not acted on: the worker reads its signer again (``inbox._checked``)."""
+
+KEY_OWNERS_HELD = 10_000
+"""At most this many keys' owners are held by a process (all are forgotten beyond)."""
+
+_key_owners: dict[str, tuple[float, RemoteActor]] = {}
+
+
+def forget_key_owners() -> None:
+    """Forget this process's keys' owners: the next request reads its signer's row again."""
+    _key_owners.clear()
+
+
 async def known_key_owner(key_id: str) -> RemoteActor | None:
-    """The stored actor owning ``key_id``, or None (one read, no fetch). Read from the
-    database on every request, not kept in memory: a suspension or a refetched key, made by any
-    process, applies at once."""
+    """The stored actor owning ``key_id``, or None (no fetch): one read a key per
+    ``KEY_OWNER_SECONDS``, rather than a round trip for every request of a busy peer. The actor
+    returned may be shared between requests: read it, never change it."""
+    now = time.monotonic()
+    held = _key_owners.get(key_id)
+    if held is not None and now - held[0] < KEY_OWNER_SECONDS:
+        return held[1]
     db = RemoteActor._meta.db
     _, rows = await db.execute_query(_key_owner_sql(db.capabilities.dialect), [key_id])
-    return RemoteActor._init_from_db(**rows[0]) if rows else None
+    if not rows:
+        _key_owners.pop(key_id, None)
+        return None
+    actor = RemoteActor._init_from_db(**rows[0])
+    if len(_key_owners) >= KEY_OWNERS_HELD:
+        _key_owners.clear()
+    _key_owners[key_id] = (now, actor)
+    return actor
 
 
 async def actor_for_key(fed: Federation, key_id: str, *, refresh: bool = False) -> RemoteActor:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from tortoise import connections
 
+from federation.actors import forget_key_owners
 from federation.context import Federation, SiteInfo
 from federation.services import accounts
 from federation.services.accounts import create_actor, ensure_instance_actor
@@ -146,7 +147,8 @@ async def _drop_test_databases() -> AsyncIterator[None]:
 
 @pytest.fixture
 async def db(_database: str) -> AsyncIterator[None]:
-    """An empty schema for each test."""
+    """An empty schema for each test (and no key owner held from the last one's rows)."""
+    forget_key_owners()
     conn = connections.get("default")
     await conn.execute_script("DELETE FROM local_actor WHERE coop_id IS NOT NULL")  # RESTRICT
     for table in TABLES:

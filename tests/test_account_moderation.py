@@ -175,6 +175,10 @@ async def test_a_suspended_remote_account_is_refused_purged_and_remembered(
     first = follow_of(doc["id"], fed.urls.actor(coop))
     r = await post_signed(client, f"{BASE}/inbox", first, key_id, key.private_pem)
     assert r.status_code == 202, r.text
+    # a second one: her key's owner is now held by this process (federation/actors.py)
+    second = follow_of(doc["id"], fed.urls.actor(coop))
+    r = await post_signed(client, f"{BASE}/inbox", second, key_id, key.private_pem)
+    assert r.status_code == 202, r.text
     zoe = await RemoteActor.get(ap_id=doc["id"])
     await followed_by_remote(fed, zoe, member)
     await follows(fed, member, zoe)
@@ -200,7 +204,7 @@ async def test_a_suspended_remote_account_is_refused_purged_and_remembered(
     again = follow_of(doc["id"], fed.urls.actor(coop))
     r = await post_signed(client, f"{BASE}/inbox", again, key_id, key.private_pem)
     assert r.status_code == 403 and r.json()["error"] == ActorSuspended.public_message
-    assert await InboxItem.all().count() == 1  # the first Follow only
+    assert await InboxItem.all().count() == 2  # the Follows before the suspension only
     # nothing queued for it any more
     after = await publish(fed, member, _create(fed, member, "after"), [zoe.inbox])
     assert not await Delivery.filter(activity_id=after.id).exists()

@@ -9,11 +9,13 @@ instance actor, and the remote checks that signature too.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT
+from federation import actors
 from federation.actors import fetch_actor
 from federation.context import Federation
 from federation.inbox import verify_request
@@ -108,6 +110,43 @@ async def test_first_request_fetches_the_actor_with_a_signed_get(
     # Cached: the next request from zoe needs no fetch.
     assert (await zoe.verify(fed, KEY_A[0])).id == signer.id
     assert len(remote.gets) == 1
+
+
+async def test_a_key_owner_is_read_again_after_a_few_seconds(
+    fed: Federation, zoe: Zoe, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held per process for ``KEY_OWNER_SECONDS``: a change made by another process (here,
+    the row deleted behind this one's back) is seen once they have passed."""
+    zoe.serve(KEY_A[1])
+    await zoe.verify(fed, KEY_A[0])  # fetched
+    await zoe.verify(fed, KEY_A[0])  # read from its row, and held
+    await RemoteActor.filter(ap_id=zoe.id).delete()
+
+    assert (await zoe.verify(fed, KEY_A[0])).ap_id == zoe.id  # held: no read, no fetch
+    assert len(remote.gets) == 1
+
+    later = time.monotonic() + actors.KEY_OWNER_SECONDS + 0.1
+    monkeypatch.setattr(actors.time, "monotonic", lambda: later)
+    assert (await zoe.verify(fed, KEY_A[0])).ap_id == zoe.id
+    assert len(remote.gets) == 2  # read again: gone, so fetched again
+    assert await RemoteActor.filter(ap_id=zoe.id).exists()
+
+
+async def test_a_key_refetched_by_another_process_is_taken_here(
+    fed: Federation, zoe: Zoe, remote: RemoteServer
+) -> None:
+    """Another process refetched zoe's rotated key (its row holds B) while this one holds A: the
+    first signature by B fails against A here, and one refetch takes B."""
+    zoe.serve(KEY_A[1])
+    await zoe.verify(fed, KEY_A[0])
+    await zoe.verify(fed, KEY_A[0])  # A held
+    zoe.serve(KEY_B[1])
+    await RemoteActor.filter(ap_id=zoe.id).update(public_key_pem=KEY_B[1])
+
+    assert (await zoe.verify(fed, KEY_B[0])).public_key_pem == KEY_B[1]
+    assert len(remote.gets) == 2
+    await zoe.verify(fed, KEY_B[0])
+    assert len(remote.gets) == 2
 
 
 async def test_rotated_key_is_refetched_once(

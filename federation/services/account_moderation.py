@@ -23,7 +23,7 @@ import logging
 from datetime import UTC, datetime
 
 from activitypub.bookings_build import NoteTo, message
-from federation.actors import fetch_actor
+from federation.actors import fetch_actor, forget_key_owners
 from federation.context import Federation
 from federation.delivery import publish
 from federation.services.domain_blocks import Purged, actor_scope, purge
@@ -220,6 +220,7 @@ async def _set_flag(
     )
     if not changed:
         raise AlreadyDone(f"{kind.value}: {target_uri} already so", ALREADY[kind])
+    forget_key_owners()  # a remote account's signatures: refused (or taken) at once here
     setattr(account, column, value)
     uri = actor_uri(fed, account)
     action = await _log(kind, uri, reason=_clip(reason), moderator=moderator, report=report)

@@ -26,6 +26,7 @@ from tortoise.expressions import Q
 
 from activitypub.urls import host_of
 from federation import blocks
+from federation.actors import forget_key_owners
 from federation.context import Federation
 from federation.delivery import SUSPENDED_ERROR
 from federation.services.bookings_capacity import give_back
@@ -278,6 +279,7 @@ async def purge(fed: Federation, scope: Scope) -> Purged:
     if not scope.keep_actors:
         for id_part in range(0, len(ids), CHUNK):
             await RemoteActor.filter(id__in=ids[id_part : id_part + CHUNK]).delete()
+        forget_key_owners()
     deliveries = await Delivery.filter(
         scope.deliveries,
         state__in=(DeliveryState.PENDING, DeliveryState.SKIPPED),

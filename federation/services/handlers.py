@@ -15,7 +15,7 @@ from typing import Any
 from activitypub.apobject import APObject
 from activitypub.offers import is_offer_document
 from activitypub.urls import DIRECTORY_USERNAME
-from federation.actors import save_actor_update
+from federation.actors import forget_key_owners, save_actor_update
 from federation.context import Federation, Handler
 from federation.services.bookings_account_end import end_bookings_with
 from federation.services.bookings_dm import on_direct_message
@@ -98,6 +98,7 @@ async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None
         offers = await Offer.filter(author_uri=signer.ap_id, local_uuid__isnull=True).delete()
         await forget_author(signer.ap_id)  # its notes and reactions too
         await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
+        forget_key_owners()
         log.info("remote actor deleted", extra={"actor": signer.ap_id, "offers": offers})
         return
     raise NotFound(f"Delete of {act.object_id}: not something we keep")
