@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urldefrag
@@ -51,7 +52,7 @@ async def save_actor_update(doc: dict[str, Any]) -> RemoteActor:
 async def _save(values: dict[str, Any]) -> RemoteActor:
     values["fetched_at"] = datetime.now(UTC)
     actor, _ = await RemoteActor.update_or_create(defaults=values, ap_id=values["ap_id"])
-    forget_key_owners()  # a key may have moved to this actor, or away from it
+    forget_key_owners(actor.ap_id, actor.key_id)  # its old key, and its new one
     return actor
 
 
@@ -96,39 +97,56 @@ def _key_owner_sql(dialect: str) -> str:
 
 KEY_OWNER_SECONDS = 5.0
 """How long a process trusts the owner it read for a key (every inbox POST and signed GET
-asks): as long as it trusts the domain rules (``blocks.CACHE_SECONDS``). A suspension, a
-deletion or a refetched key made by another process applies here within these seconds, one made
-in this process at once (``forget_key_owners``). An activity accepted meanwhile from an account
-suspended elsewhere is not acted on: the worker reads its signer again (``inbox._checked``)."""
+asks): as long as it trusts the domain rules (``blocks.CACHE_SECONDS``). A suspension or its
+end, a deletion or a refetched key made by another process (a worker, the CLI) applies here
+within these seconds, one made in this process at once (``forget_key_owners``). An activity
+accepted meanwhile from an account suspended elsewhere is not acted on: the worker reads its
+signer again (``inbox._checked``); a signed GET meanwhile is answered."""
 
 KEY_OWNERS_HELD = 10_000
 """At most this many keys' owners are held by a process (all are forgotten beyond)."""
 
-_key_owners: dict[str, tuple[float, RemoteActor]] = {}
+
+@dataclass
+class _KeyOwners:
+    held: dict[str, tuple[float, RemoteActor]] = field(default_factory=dict)
+    forgotten: int = 0
+    """How many times owners were forgotten: a read begun before a forget and answered after it
+    may hold what was just changed, and is not kept."""
 
 
-def forget_key_owners() -> None:
-    """Forget this process's keys' owners: the next request reads its signer's row again."""
-    _key_owners.clear()
+_owners = _KeyOwners()
+
+
+def forget_key_owners(ap_id: str | None = None, key_id: str | None = None) -> None:
+    """Forget this process's owner of ``key_id`` and of the keys held as ``ap_id``'s (every key
+    when neither is given): the next request reads its signer's row again."""
+    _owners.forgotten += 1
+    if ap_id is None and key_id is None:
+        _owners.held.clear()
+        return
+    for held_key, (_, actor) in list(_owners.held.items()):
+        if held_key == key_id or actor.ap_id == ap_id:
+            del _owners.held[held_key]
 
 
 async def known_key_owner(key_id: str) -> RemoteActor | None:
     """The stored actor owning ``key_id``, or None (no fetch): one read a key per
     ``KEY_OWNER_SECONDS``, rather than a round trip for every request of a busy peer. The actor
     returned may be shared between requests: read it, never change it."""
-    now = time.monotonic()
-    held = _key_owners.get(key_id)
+    now, forgotten = time.monotonic(), _owners.forgotten
+    held = _owners.held.get(key_id)
     if held is not None and now - held[0] < KEY_OWNER_SECONDS:
         return held[1]
     db = RemoteActor._meta.db
     _, rows = await db.execute_query(_key_owner_sql(db.capabilities.dialect), [key_id])
-    if not rows:
-        _key_owners.pop(key_id, None)
-        return None
-    actor = RemoteActor._init_from_db(**rows[0])
-    if len(_key_owners) >= KEY_OWNERS_HELD:
-        _key_owners.clear()
-    _key_owners[key_id] = (now, actor)
+    actor = RemoteActor._init_from_db(**rows[0]) if rows else None
+    if actor is None or forgotten != _owners.forgotten:
+        _owners.held.pop(key_id, None)
+        return actor
+    if len(_owners.held) >= KEY_OWNERS_HELD:
+        _owners.held.clear()
+    _owners.held[key_id] = (now, actor)
     return actor
 
 

@@ -9,14 +9,15 @@ instance actor, and the remote checks that signature too.
 from __future__ import annotations
 
 import json
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from activitypub.wire import ACTOR_CONTEXT, AS2_CONTEXT
 from federation import actors
-from federation.actors import fetch_actor
+from federation.actors import fetch_actor, forget_key_owners
+from federation.blocks import ActorSuspended
 from federation.context import Federation
 from federation.inbox import verify_request
 from federation.signatures import generate_rsa_keypair, sign_request
@@ -113,7 +114,7 @@ async def test_first_request_fetches_the_actor_with_a_signed_get(
 
 
 async def test_a_key_owner_is_read_again_after_a_few_seconds(
-    fed: Federation, zoe: Zoe, remote: RemoteServer, monkeypatch: pytest.MonkeyPatch
+    fed: Federation, zoe: Zoe, remote: RemoteServer
 ) -> None:
     """Held per process for ``KEY_OWNER_SECONDS``: a change made by another process (here,
     the row deleted behind this one's back) is seen once they have passed."""
@@ -125,11 +126,35 @@ async def test_a_key_owner_is_read_again_after_a_few_seconds(
     assert (await zoe.verify(fed, KEY_A[0])).ap_id == zoe.id  # held: no read, no fetch
     assert len(remote.gets) == 1
 
-    later = time.monotonic() + actors.KEY_OWNER_SECONDS + 0.1
-    monkeypatch.setattr(actors.time, "monotonic", lambda: later)
+    held = actors._owners.held
+    for key_id, (read_at, actor) in list(held.items()):  # as read KEY_OWNER_SECONDS ago
+        held[key_id] = (read_at - actors.KEY_OWNER_SECONDS, actor)
     assert (await zoe.verify(fed, KEY_A[0])).ap_id == zoe.id
     assert len(remote.gets) == 2  # read again: gone, so fetched again
     assert await RemoteActor.filter(ap_id=zoe.id).exists()
+
+
+async def test_a_read_answered_after_a_suspension_is_not_held(
+    fed: Federation, zoe: Zoe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suspension made in this process while a read of the key's owner was under way: the row
+    read before it is used by that request, never held for the next ones."""
+    zoe.serve(KEY_A[1])
+    await zoe.verify(fed, KEY_A[0])  # fetched, not yet held
+    conn = RemoteActor._meta.db
+    read = conn.execute_query
+
+    async def suspended_meanwhile(query: str, values: list[Any]) -> Any:
+        answer = await read(query, values)
+        monkeypatch.undo()  # the UPDATE below runs as any other statement
+        await RemoteActor.filter(ap_id=zoe.id).update(suspended_at=datetime.now(UTC))
+        forget_key_owners(zoe.id)  # what account_moderation does after its UPDATE
+        return answer
+
+    monkeypatch.setattr(conn, "execute_query", suspended_meanwhile)
+    assert (await zoe.verify(fed, KEY_A[0])).suspended_at is None  # read before
+    with pytest.raises(ActorSuspended):
+        await zoe.verify(fed, KEY_A[0])
 
 
 async def test_a_key_refetched_by_another_process_is_taken_here(

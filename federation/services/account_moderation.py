@@ -220,9 +220,9 @@ async def _set_flag(
     )
     if not changed:
         raise AlreadyDone(f"{kind.value}: {target_uri} already so", ALREADY[kind])
-    forget_key_owners()  # a remote account's signatures: refused (or taken) at once here
     setattr(account, column, value)
     uri = actor_uri(fed, account)
+    forget_key_owners(uri)  # its signatures: refused (or taken) at once in this process
     action = await _log(kind, uri, reason=_clip(reason), moderator=moderator, report=report)
     return account, action
 

@@ -98,7 +98,7 @@ async def on_delete(fed: Federation, act: APObject, signer: RemoteActor) -> None
         offers = await Offer.filter(author_uri=signer.ap_id, local_uuid__isnull=True).delete()
         await forget_author(signer.ap_id)  # its notes and reactions too
         await RemoteActor.filter(id=signer.id).delete()  # follows go with it (cascade)
-        forget_key_owners()
+        forget_key_owners(signer.ap_id)
         log.info("remote actor deleted", extra={"actor": signer.ap_id, "offers": offers})
         return
     raise NotFound(f"Delete of {act.object_id}: not something we keep")
