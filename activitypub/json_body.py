@@ -58,11 +58,53 @@ def nesting_depth_within(body: bytes, limit: int) -> bool:
     return True
 
 
+def value_depth_within(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether no list or dict in ``value`` (as parsed) is nested more than ``limit`` deep: the
+    reader's limit again, for a row stored before it existed. Iterative, stopping at the first
+    container past ``limit``."""
+    if not isinstance(value, dict | list):
+        return True
+    if limit < 1:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth == limit:
+                    return False
+                stack.append((child, depth + 1))
+    return True
+
+
+def past_the_depth(value: Any, exc: Exception) -> Exception:
+    """``exc``, or ``Malformed`` when ``value`` (a row stored before the reader's depth limit
+    existed) is nested past it and ``exc`` is the ``TypeError`` that writing it raised: orjson,
+    which writes the JSON columns through Tortoise, refuses more than 255 levels, and would
+    again. Checked once something failed, never on the way of every row."""
+    if isinstance(exc, TypeError) and not value_depth_within(value):
+        return Malformed(f"nested more than {MAX_DEPTH} levels: {exc}", "JSON nested too deep")
+    return exc
+
+
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
         raise _NotFinite(text[:40])
     return number
+
+
+INTEGERS = range(-(2**63), 2**64)
+"""Integers kept exact: those the JSON columns' writer (orjson, through Tortoise) takes, and
+wider than any a peer means exactly (JavaScript reads every number as a double)."""
+
+
+def _integer(text: str) -> int | float:
+    """An integer as written, within ``INTEGERS``; beyond, the nearest double (as orjson and
+    JavaScript read it back), refused when even that is infinite."""
+    number = int(text)  # ValueError past Python's 4,300 digits
+    return number if number in INTEGERS else _finite(text)
 
 
 def _constant(name: str) -> Any:
@@ -82,7 +124,7 @@ def load_json(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
             f"JSON nested more than {max_depth} levels deep",
         )
     try:
-        value = json.loads(text, parse_float=_finite, parse_constant=_constant)
+        value = json.loads(text, parse_float=_finite, parse_int=_integer, parse_constant=_constant)
     except _NotFinite as exc:
         raise Malformed(f"not a finite number: {exc}", "Numbers must be finite") from exc
     except ValueError as exc:  # includes ints past Python's 4,300 digits

@@ -18,7 +18,7 @@ from typing import Protocol, cast, runtime_checkable
 from tortoise.expressions import F
 
 from activitypub.apobject import APObject, oversized_ids
-from activitypub.json_body import load_json
+from activitypub.json_body import load_json, past_the_depth
 from activitypub.urls import host_of
 from federation.actors import actor_for_key, known_key_owner
 from federation.blocks import ActorSuspended, check_actor, check_uri, is_suspended
@@ -88,8 +88,8 @@ async def verify_request(
     suspended account's signature (``ActorSuspended``, 403) once known; so is a request for
     ``actor_id`` (the activity's actor) when that account is suspended, before any fetch.
 
-    The common case is one read: the stored owner of the key, whose row also says whether it
-    is suspended (the account check costs no query of its own)."""
+    The common case reads nothing: the key's owner, held by this process for a few seconds
+    (``actors.known_key_owner``), whose row also says whether the account is suspended."""
     parsed = parse_signature(method, target_uri, headers)
     await check_uri(parsed.key_id)
     signer = await known_key_owner(parsed.key_id)
@@ -282,7 +282,7 @@ async def _outcome(
 
 def _failed(fed: Federation, item: InboxItem, exc: Exception) -> _Result:
     """What the row of an item whose handling raised ``exc`` becomes, logged."""
-    attempts = item.attempts + 1
+    attempts, exc = item.attempts + 1, past_the_depth(item.payload, exc)
     outcome = outcome_of(exc)
     error: str | None = str(exc) or repr(exc)
     extra = {"activity": item.activity_id, "outcome": outcome.value, "reason": error}

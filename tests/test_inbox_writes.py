@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from tortoise import connections
+from tortoise.fields import data
 
 from federation.context import Federation
 from federation.inbox import process_due
@@ -148,3 +150,19 @@ async def test_a_batch_records_its_outcomes_in_one_statement_per_state(
     assert len(outcomes) <= claim_and_outcomes, outcomes
     assert InboxState.IGNORED in states  # "Listen" has no handler
     assert all(i.attempts == 1 for i in await InboxItem.all())
+
+
+async def test_a_post_with_numbers_at_the_edges_is_stored_as_read(
+    fed: Federation, client: httpx.AsyncClient
+) -> None:
+    """Tortoise writes and reads the JSON columns with orjson (a dependency for its speed),
+    which holds integers of 64 bits: the reader (activitypub/json_body.py) keeps those exact and
+    reads a wider one as a double, so that such an activity is stored, not a 500."""
+    assert data.JSON_LOADS is orjson.loads
+    zoe, pem = await remote_actor("zoe", key=keypair("a"))
+    assert zoe.key_id
+    activity = follow(zoe, 1) | {"sizes": [2**64 - 1, -(2**63), 10**30, 0.5, "é😀"]}
+    r = await post_signed(client, f"{BASE}/inbox", activity, zoe.key_id, pem)
+    assert r.status_code == 202, r.text
+    stored = await InboxItem.get(activity_id=activity["id"])
+    assert stored.payload["sizes"] == [2**64 - 1, -(2**63), 1e30, 0.5, "é😀"]
