@@ -74,6 +74,8 @@ ALLOWED: dict[str, str] = {
     "tests/test_database_settings.py::test_a_released_connection_is_not_reset_with_a_round_trip": (
         POSTGRES_CHECK
     ),
+    # LZ4 for the JSON documents (migration 0020): a PostgreSQL column setting.
+    "tests/test_database_settings.py::test_documents_are_compressed_with_lz4": POSTGRES_CHECK,
     # The plan of the nearness scan, index-only on PostgreSQL's GiST (migration 0016).
     "tests/test_search_indexes.py::test_the_place_indexes_answer_without_reading_the_table": (
         POSTGRES_CHECK

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints (no py.typed)
 import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from models.activities import InboxItem
 from tests.rig.database import is_postgres
 from tests.skips import POSTGRES_CHECK
 
@@ -65,3 +68,35 @@ async def test_a_released_connection_is_not_reset_with_a_round_trip(
     assert rows[0]["statement_timeout"] == default != "1234ms"  # the transaction's went
     assert sent  # the rollback went through execute: the recorder sees what is sent
     assert not [query for query in sent if "RESET ALL" in query or "UNLISTEN" in query]
+
+
+@pytest.mark.skipif(not is_postgres(), reason=POSTGRES_CHECK)
+async def test_documents_are_compressed_with_lz4(db: None) -> None:
+    """Migration 0020: the columns holding whole AS2 documents are compressed with LZ4 (cheaper
+    to write than pglz), and a stored document over 2 KB is."""
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(
+        "SELECT attrelid::regclass::text AS rel, attname, attcompression::text AS attcompression"
+        " FROM pg_attribute"
+        " WHERE (attrelid::regclass::text, attname) IN (('inbox_item', 'payload'),"
+        " ('offer', 'document'), ('activity', 'payload'), ('post', 'document'))"
+    )
+    assert {(r["rel"], r["attname"]): r["attcompression"] for r in rows} == {
+        ("inbox_item", "payload"): "l",
+        ("offer", "document"): "l",
+        ("activity", "payload"): "l",
+        ("post", "document"): "l",
+    }
+    payload = {"type": "Create", "content": " ".join(f"word{n}" for n in range(2000))}
+    await InboxItem.create(
+        activity_id="https://x.example/a/1",
+        actor_uri="https://x.example/u/a",
+        type="Create",
+        payload=payload,
+        next_attempt_at=datetime.now(UTC),
+    )
+    _, rows = await conn.execute_query(
+        "SELECT pg_column_compression(payload) AS method FROM inbox_item"
+    )
+    assert rows[0]["method"] == "lz4"
+    assert (await InboxItem.get(activity_id="https://x.example/a/1")).payload == payload
