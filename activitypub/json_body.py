@@ -6,8 +6,10 @@ outside strings, a cheap pass that stops at the first level too many). What the 
 through but no database or later step can hold is refused here too, once, as ``Malformed``
 (400 at the edge): text that is not UTF-8, a lone surrogate (``"\\ud800"``, which no UTF-8
 column can store), NUL (``"\\u0000"``, refused by PostgreSQL in text and ``jsonb``), and
-numbers that are not finite (``NaN``, ``Infinity``, ``1e400``). Integers of any size are left to
-the schema reading the document, which answers with its own bounds (``too_large``).
+numbers that are not finite (``NaN``, ``Infinity``, ``1e400``). An integer is kept exact within
+64 bits (``INTEGERS``, what the JSON columns' writer holds) and read as the nearest double past
+them, refused when no double holds it; the schema reading the document answers with its own
+bounds (``too_large``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+from models.json_column import read_json
 
 if TYPE_CHECKING:
     from models.delivery import Delivery
@@ -26,7 +27,7 @@ class Activity(Model):
     actor_id: int
     type = fields.CharField(max_length=32)
     object_uri = fields.CharField(max_length=500, null=True)
-    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json)
     public = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -56,7 +57,7 @@ class InboxItem(Model):
     activity_id = fields.CharField(max_length=500, unique=True)
     actor_uri = fields.CharField(max_length=500)
     type = fields.CharField(max_length=64)
-    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json)
     recipient: fields.ForeignKeyNullableRelation[LocalActor] = fields.ForeignKeyField(
         "models.LocalActor", related_name="inbox_items", null=True, on_delete=fields.SET_NULL
     )

@@ -9,6 +9,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models.json_column import read_json
+
 
 class ActorKind(StrEnum):
     INSTANCE = "instance"
@@ -44,7 +46,9 @@ class LocalActor(Model):
     its keys stay to sign the ``Delete`` that tells other servers."""
     private_key_pem = fields.TextField()
     public_key_pem = fields.TextField()
-    profile_fields: fields.JSONField[list[dict[str, str]] | None] = fields.JSONField(null=True)
+    profile_fields: fields.JSONField[list[dict[str, str]] | None] = fields.JSONField(
+        decoder=read_json, null=True
+    )
     """``[{"name", "value"}]``: website, area served…, sent as ``PropertyValue`` attachments."""
     avatar_uuid = fields.CharField(max_length=36, null=True)  # a models.media.Media
     header_uuid = fields.CharField(max_length=36, null=True)
@@ -54,7 +58,9 @@ class LocalActor(Model):
     suspended_at = fields.DatetimeField(null=True)
     """Set by a moderator: cannot log in, its actor and offers are hidden; reversible (the
     row, keys and follows are kept, unlike ``deleted_at``)."""
-    also_known_as: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
+    also_known_as: fields.JSONField[list[str] | None] = fields.JSONField(
+        decoder=read_json, null=True
+    )
     """Its other accounts (``alsoKnownAs``): an account moving here names the old one so that
     the old one's ``Move`` is believed."""
     moved_to = fields.CharField(max_length=500, null=True)
@@ -90,7 +96,7 @@ class RemoteActor(Model):
     key_id = fields.CharField(max_length=500, null=True)
     public_key_pem = fields.TextField(null=True)
     locked = fields.BooleanField(default=False)
-    document: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json, default=dict)
     fetched_at = fields.DatetimeField()
     silenced_at = fields.DatetimeField(null=True)
     """Set by a moderator here: as a limited domain, for this one account."""

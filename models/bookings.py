@@ -17,6 +17,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+from models.json_column import read_json
 from models.offers import Offer, OfferKind, Purpose
 
 
@@ -84,7 +85,7 @@ class Booking(Model):
     message = fields.TextField(default="")
     state = fields.CharEnumField(BookingState, max_length=16, default=BookingState.REQUESTED)
     reason = fields.TextField(default="")
-    private: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    private: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json, default=dict)
     via = fields.CharEnumField(BookingVia, max_length=16, default=BookingVia.COOPUB)
     progress = fields.CharEnumField(Progress, max_length=16, null=True)
     progress_note = fields.TextField(default="")

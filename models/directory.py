@@ -13,6 +13,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models.json_column import read_json
+
 
 class EntryState(StrEnum):
     CANDIDATE = "candidate"
@@ -35,12 +37,12 @@ class DirectoryEntry(Model):
     city = fields.CharField(max_length=200, null=True)
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    kinds: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    kinds: fields.JSONField[list[str]] = fields.JSONField(decoder=read_json, default=list)
     open_registrations = fields.BooleanField(null=True)
     chatons_member = fields.BooleanField(default=False)
     software_name = fields.CharField(max_length=100, default="")
     software_version = fields.CharField(max_length=100, default="")
-    checks: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    checks: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json, default=dict)
     follow_ap_id = fields.CharField(max_length=500, null=True)
     first_seen_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)

@@ -15,6 +15,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+from models.json_column import read_json
 
 
 class BlockSeverity(StrEnum):
@@ -66,7 +67,7 @@ class Report(Model):
     ``Flag`` we forwarded."""
     target_uri = fields.CharField(max_length=500)
     """The reported account."""
-    object_uris: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    object_uris: fields.JSONField[list[str]] = fields.JSONField(decoder=read_json, default=list)
     """The reported offers or posts (their ``id``s), if any."""
     comment = fields.TextField(default="")
     forward = fields.BooleanField(default=False)

@@ -16,6 +16,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+from models.json_column import read_json
 
 
 class OfferKind(StrEnum):
@@ -72,9 +73,11 @@ class Offer(Model):
     quantity_available = fields.IntField(null=True)
     price_cents = fields.IntField(null=True)
     currency = fields.CharField(max_length=3, default="EUR")
-    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
-    private: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
-    document: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json, default=dict)
+    private: fields.JSONField[dict[str, Any]] = fields.JSONField(decoder=read_json, default=dict)
+    document: fields.JSONField[dict[str, Any] | None] = fields.JSONField(
+        decoder=read_json, null=True
+    )
     published_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()

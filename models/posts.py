@@ -16,6 +16,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.actors import LocalActor
+from models.json_column import read_json
 
 
 class Visibility(StrEnum):
@@ -49,9 +50,13 @@ class Post(Model):
     language = fields.CharField(max_length=16, default="")
     url = fields.CharField(max_length=500, default="")
     in_reply_to = fields.CharField(max_length=500, null=True)
-    attachments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    attachments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(
+        decoder=read_json, default=list
+    )
     """``[{"url", "media_type", "description"}]``: shown as links, never fetched."""
-    document: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    document: fields.JSONField[dict[str, Any] | None] = fields.JSONField(
+        decoder=read_json, null=True
+    )
     published_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     pinned_at = fields.DatetimeField(null=True)  # in the author's ``featured`` collection

@@ -75,6 +75,11 @@ async def test_documents_are_compressed_with_lz4(db: None) -> None:
     """Migration 0020: the columns holding whole AS2 documents are compressed with LZ4 (cheaper
     to write than pglz), and a stored document over 2 KB is."""
     conn = connections.get("default")
+    _, built = await conn.execute_query(
+        "SELECT 'lz4' = ANY(enumvals) AS lz4 FROM pg_settings"
+        " WHERE name = 'default_toast_compression'"
+    )
+    method = "l" if built and built[0]["lz4"] else ""  # a server without LZ4: left as it was
     _, rows = await conn.execute_query(
         "SELECT attrelid::regclass::text AS rel, attname, attcompression::text AS attcompression"
         " FROM pg_attribute"
@@ -82,10 +87,10 @@ async def test_documents_are_compressed_with_lz4(db: None) -> None:
         " ('offer', 'document'), ('activity', 'payload'), ('post', 'document'))"
     )
     assert {(r["rel"], r["attname"]): r["attcompression"] for r in rows} == {
-        ("inbox_item", "payload"): "l",
-        ("offer", "document"): "l",
-        ("activity", "payload"): "l",
-        ("post", "document"): "l",
+        ("inbox_item", "payload"): method,
+        ("offer", "document"): method,
+        ("activity", "payload"): method,
+        ("post", "document"): method,
     }
     payload = {"type": "Create", "content": " ".join(f"word{n}" for n in range(2000))}
     await InboxItem.create(
@@ -98,5 +103,5 @@ async def test_documents_are_compressed_with_lz4(db: None) -> None:
     _, rows = await conn.execute_query(
         "SELECT pg_column_compression(payload) AS method FROM inbox_item"
     )
-    assert rows[0]["method"] == "lz4"
+    assert rows[0]["method"] == ("lz4" if method else "pglz")
     assert (await InboxItem.get(activity_id="https://x.example/a/1")).payload == payload

@@ -439,6 +439,7 @@ async def test_integers_no_double_holds_are_refused_at_the_door(
         {"content": json.loads("[" * 900 + "]" * 900)},
         {"name": json.loads('{"a":' * 300 + '"b"' + "}" * 300)},
         {"id": "https://remote.example/offers/" + "z" * 70_000},
+        {"priceCents": 10**400},  # stored before the reader read it as a double (refused)
     ],
 )
 async def test_stored_items_that_cannot_be_read_are_not_retried(

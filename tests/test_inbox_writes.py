@@ -5,6 +5,7 @@ transaction, duplicates told apart); and a batch of items records its outcomes t
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from tortoise import connections
+from tortoise import connections, fields
 from tortoise.fields import data
 
 from federation.context import Federation
@@ -22,6 +23,7 @@ from federation.inbox import process_due
 from models.activities import InboxItem, InboxState
 from models.actors import RemoteActor
 from models.delivery import Host
+from models.json_column import read_json
 from tests.conftest import TEST_DOMAIN
 from tests.rig.canned import keypair, offline, post_signed, remote_actor
 
@@ -158,7 +160,9 @@ async def test_a_post_with_numbers_at_the_edges_is_stored_as_read(
     """Tortoise writes and reads the JSON columns with orjson (a dependency for its speed),
     which holds integers of 64 bits: the reader (activitypub/json_body.py) keeps those exact and
     reads a wider one as a double, so that such an activity is stored, not a 500."""
-    assert data.JSON_LOADS is orjson.loads
+    payload = InboxItem._meta.fields_map["payload"]
+    assert isinstance(payload, fields.JSONField) and payload.decoder is read_json
+    assert payload.encoder is data.JSON_DUMPS and data.JSON_LOADS is orjson.loads
     zoe, pem = await remote_actor("zoe", key=keypair("a"))
     assert zoe.key_id
     activity = follow(zoe, 1) | {"sizes": [2**64 - 1, -(2**63), 10**30, 0.5, "é😀"]}
@@ -166,3 +170,14 @@ async def test_a_post_with_numbers_at_the_edges_is_stored_as_read(
     assert r.status_code == 202, r.text
     stored = await InboxItem.get(activity_id=activity["id"])
     assert stored.payload["sizes"] == [2**64 - 1, -(2**63), 1e30, 0.5, "é😀"]
+
+
+@pytest.mark.parametrize(
+    "text", ["[1e400]", "[" + "9" * 400 + "]", '{"a": NaN, "b": -Infinity}', '["\\ud800"]']
+)
+def test_a_json_column_reads_what_orjson_refuses(text: str) -> None:
+    """What ``json.dumps`` stored before orjson and the reader's limits (a row of an earlier
+    version) is read, not a ``FieldError`` on every read of its row."""
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(text)
+    assert repr(read_json(text)) == repr(json.loads(text))
