@@ -6,6 +6,7 @@ HTTP, signatures verified."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from federation.actors import KEY_OWNER_SECONDS
 from tests import offer_samples as samples
 from tests.rig.instances import Instance, Rig
 from tests.skips import E2E_ONCE, once_on_postgres
@@ -105,6 +107,7 @@ async def test_moderation_across_two_instances(rig: Rig) -> None:
     assert await _count(b, f"SELECT COUNT(*) FROM follow WHERE follower_uri = '{alice}'") == 0
     assert await _count(b, f"SELECT COUNT(*) FROM follow WHERE target_uri = '{alice}'") == 0
     assert await _count(b, f"SELECT COUNT(*) FROM remote_actor WHERE ap_id = '{alice}'") == 1
+    await asyncio.sleep(KEY_OWNER_SECONDS + 1.0)  # B's served process reads alice's row again
     await a.ok("actor", "update", "alice", "--name", "Alice suspendue")
     await rig.drain()
     assert await a.query(

@@ -1,5 +1,6 @@
 """Moderation seen from an independent implementation, the Fedify peer (Node.js): once its
-account is suspended here, its signed requests are refused with 403 (the instance runs with
+account is suspended here (by the CLI: the served process sees it within
+``KEY_OWNER_SECONDS``), its signed requests are refused with 403 (the instance runs with
 authorized fetch, so the peer cannot even read the actor it wants to address) and nothing of
 ours reaches it; lifted, it is heard again; its domain suspended, the same at the domain's
 level. The inbox's 403 to a suspended account's POST is tested in process with real signatures
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from federation.actors import KEY_OWNER_SECONDS
 from federation.blocks import CACHE_SECONDS
 from tests import offer_samples as samples
 from tests.rig.fedify_peer import PeerError
@@ -66,6 +68,7 @@ async def test_a_suspended_peer_is_refused_and_sent_nothing(setup: PeerSetup) ->
         f"AND ap_id = '{s.peer.actor_id}'",
     )
     assert flagged == 1
+    await asyncio.sleep(KEY_OWNER_SECONDS + 1.0)  # the served process reads the peer's row again
 
     # authorized fetch is on: the peer cannot even read Alice's actor to address her
     with pytest.raises(PeerError, match="HTTP 403"):
@@ -82,6 +85,7 @@ async def test_a_suspended_peer_is_refused_and_sent_nothing(setup: PeerSetup) ->
 
     # lifted: heard again (what was purged stays purged)
     await s.instance.ok("account", "unsuspend", s.peer.actor_id)
+    await asyncio.sleep(KEY_OWNER_SECONDS + 1.0)  # as for the suspension
     await s.peer.clear()
     await s.peer.like(s.alice, first["ap_id"])
     assert await _inbox_answers(s, "a like") == {202}
